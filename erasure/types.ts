@@ -1,0 +1,49 @@
+/**
+ * Contracts of the erasure layer. It knows no file system and no S3: storage
+ * hands it shard writers/readers (one per drive slot) and it does the rest.
+ */
+
+export type CodecId = 'ronomon' | 'wasm';
+export type BitrotAlgorithm = 'crc32c' | 'sha256';
+
+export interface ErasureCodec {
+  readonly id: CodecId;
+  /**
+   * Fill parity shards. `shards` holds k data shards then m parity shards, all
+   * the same length; data shards are read, parity shards are written in place.
+   */
+  encode(shards: Buffer[], k: number, m: number): Promise<void>;
+  /**
+   * Rebuild every shard whose `present[i]` is false, in place, from at least k
+   * present ones. Same matrix as encode: shards from either codec decode with the other.
+   */
+  reconstruct(shards: Buffer[], present: boolean[], k: number, m: number): Promise<void>;
+}
+
+/** Everything needed to read an object's shards back; stored in each metadata record. */
+export interface ErasureLayout {
+  dataShards: number; // k
+  parityShards: number; // m
+  /** Plaintext bytes per stripe (1 MiB). */
+  blockSize: number;
+  codec: CodecId;
+  bitrot: BitrotAlgorithm;
+  /** distribution[i] = shard index stored on the set's drive slot i (rotates by key hash). */
+  distribution: number[];
+}
+
+/** One shard stream's destination (a file on one drive). */
+export interface ShardWriter {
+  write(chunk: Buffer): Promise<void>;
+  /** Flush and make durable; called once after the last write. */
+  finish(): Promise<void>;
+  /** Remove whatever was written; called when the object write fails. */
+  abort(): Promise<void>;
+}
+
+/** Random access to one shard file. */
+export interface ShardReader {
+  /** Exactly `length` bytes at `offset` or a rejection. */
+  readAt(offset: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
