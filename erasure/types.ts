@@ -16,8 +16,11 @@ export interface ErasureCodec {
   /**
    * Rebuild every shard whose `present[i]` is false, in place, from at least k
    * present ones. Same matrix as encode: shards from either codec decode with the other.
+   * `wanted` (optional, additive): rebuild only the missing shards with `wanted[i]`
+   * true (a degraded read needs data shards only); other missing shards may be
+   * left as they are or overwritten.
    */
-  reconstruct(shards: Buffer[], present: boolean[], k: number, m: number): Promise<void>;
+  reconstruct(shards: Buffer[], present: boolean[], k: number, m: number, wanted?: boolean[]): Promise<void>;
 }
 
 /** Everything needed to read an object's shards back; stored in each metadata record. */
@@ -34,7 +37,17 @@ export interface ErasureLayout {
 
 /** One shard stream's destination (a file on one drive). */
 export interface ShardWriter {
+  /**
+   * Append `chunk`. The erasure encoder reuses its stripe buffers once the
+   * promise settles, so a writer that keeps bytes past that point must copy them.
+   * Writes to one writer are issued one at a time, in order.
+   */
   write(chunk: Buffer): Promise<void>;
+  /**
+   * Optional (additive): append several chunks in one go (e.g. filehandle.writev),
+   * same rules as write(). The encoder uses it for each [hash][block] frame.
+   */
+  writev?(chunks: Buffer[]): Promise<void>;
   /** Flush and make durable; called once after the last write. */
   finish(): Promise<void>;
   /** Remove whatever was written; called when the object write fails. */
