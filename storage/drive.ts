@@ -1,0 +1,104 @@
+import type { ShardReader, ShardWriter } from '../erasure/types.js';
+import type { WriteConditions } from './object-layer.js';
+import type { BucketRecord, ObjectRecord, PartRecord, UploadRecord } from './metadata-record.js';
+
+/**
+ * One drive: a directory with its own LMDB metadata env and shard files. The
+ * erasure set runs quorum over n of these. Metadata reads and scans are
+ * synchronous because LMDB reads are memory-mapped and cost microseconds (a
+ * remote drive would wrap them); every mutation is one LMDB write transaction,
+ * so compare-and-put decisions are atomic even across processes.
+ */
+
+export interface VersionIdentity {
+  modTime: number;
+  versionId: string;
+  dataDir: string;
+}
+
+export interface RemovedUpload {
+  upload: UploadRecord;
+  parts: PartRecord[];
+}
+
+export type CommitObjectResult =
+  | { status: 'committed'; previous?: ObjectRecord; removedUpload?: RemovedUpload }
+  /** A newer version is already there: ours was not stored (its data dir must go). */
+  | { status: 'superseded'; removedUpload?: RemovedUpload }
+  | { status: 'precondition' }
+  | { status: 'upload-missing' };
+
+export type CommitPartResult =
+  | { status: 'committed'; previous?: PartRecord }
+  | { status: 'superseded' }
+  | { status: 'upload-missing' };
+
+export interface ScanItem<T> {
+  key: string;
+  value: T;
+}
+
+export interface UploadScanItem {
+  key: string;
+  uploadId: string;
+  upload: UploadRecord;
+}
+
+export interface DiskInfo {
+  total: number;
+  free: number;
+}
+
+export interface Drive {
+  readonly path: string;
+
+  getBucket(bucket: string): BucketRecord | undefined;
+  listBuckets(): BucketRecord[];
+  createBucket(rec: BucketRecord): Promise<'created' | 'exists'>;
+  deleteBucket(bucket: string): Promise<boolean>;
+  /** True if the bucket holds any object or upload record on this drive. */
+  bucketHasContent(bucket: string): boolean;
+
+  getObject(bucket: string, key: string): ObjectRecord | undefined;
+  /** Compare-and-put in one transaction: conditions, then keep the greater version. */
+  commitObject(
+    bucket: string,
+    key: string,
+    rec: ObjectRecord,
+    opts?: { conditions?: WriteConditions; completeUpload?: string },
+  ): Promise<CommitObjectResult>;
+  /** Rollback: if the current record is `ours`, put `previous` back (or remove the key). */
+  restoreObject(bucket: string, key: string, ours: VersionIdentity, previous?: ObjectRecord): Promise<void>;
+  /** Remove the record (only `expect` if given); returns what was removed. */
+  deleteObject(bucket: string, key: string, expect?: VersionIdentity): Promise<ObjectRecord | undefined>;
+  /**
+   * Encoded list entries (decodeListEntry) with key bytes ≥ start and key starting with prefix,
+   * in UTF-8 byte order. Raw so a merge can compare drives' entries without decoding each.
+   * Lazy: call return() when done.
+   */
+  scanObjects(bucket: string, start: Buffer, prefix: string): IterableIterator<ScanItem<Buffer>>;
+
+  putUpload(rec: UploadRecord): Promise<void>;
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined;
+  /** Removes the upload and its part records; returns them. */
+  deleteUpload(bucket: string, key: string, uploadId: string): Promise<RemovedUpload | undefined>;
+  /** Uploads in (key, uploadId) order, `key\0uploadId` bytes ≥ start, key starting with prefix. Lazy. */
+  scanUploads(bucket: string, start: Buffer, prefix: string): IterableIterator<UploadScanItem>;
+  commitPart(bucket: string, key: string, uploadId: string, rec: PartRecord): Promise<CommitPartResult>;
+  restorePart(uploadId: string, ours: PartRecord, previous?: PartRecord): Promise<void>;
+  listParts(uploadId: string): PartRecord[];
+
+  /** Writer of `<tmp>/<tmpId>/<file>`; nothing is visible until commitTmp. */
+  createShardWriter(tmpId: string, file: string): ShardWriter;
+  /** Move `<tmp>/<tmpId>` to `data/<2>/<dataDir>` (whole dir) or, with `file`, that one file into an existing data dir. */
+  commitTmp(tmpId: string, dataDir: string, file?: string): Promise<void>;
+  removeTmp(tmpId: string): Promise<void>;
+  /** Opens the file now, so a later unlink cannot break the read. */
+  openShardReader(dataDir: string, file: string): Promise<ShardReader>;
+  removeDataDir(dataDir: string): Promise<void>;
+  removeDataFile(dataDir: string, file: string): Promise<void>;
+  /** Remove tmp dirs left by dead processes. */
+  cleanupStaleTmp(): Promise<number>;
+  diskInfo(): Promise<DiskInfo>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,435 @@
+import { randomUUID } from 'node:crypto';
+import { Readable, type Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import type { Logger } from '../core/logger.js';
+import type { BitrotAlgorithm, ErasureCodec, ErasureLayout, ShardReader, ShardWriter } from '../erasure/types.js';
+import { AdaptiveSink } from './adaptive-sink.js';
+import { BodyHasher } from './body-hasher.js';
+import type { Drive, RemovedUpload } from './drive.js';
+import {
+  createErasureReader,
+  createErasureWriter,
+  getCodec,
+  MemoryShardReader,
+  MemoryShardWriter,
+  translateError,
+} from './erasure-api.js';
+import { ObjectLayerError, readQuorumNotReached, writeQuorumNotReached } from './errors.js';
+import { compareVersions, sameVersion, type ObjectPartRecord, type ObjectRecord } from './metadata-record.js';
+import type { ByteRange, ChecksumRequest, ObjectInfo, WriteConditions } from './object-layer.js';
+import { settle, writeQuorumOf } from './quorum.js';
+import { parityFor, type ParityConfig } from './storage-class.js';
+
+/**
+ * One erasure set: n drive slots, quorum over them. Writes stream shards to
+ * every online slot, rename them into place, then commit the metadata record
+ * on each drive; reads resolve the record by quorum and decode from k shards.
+ */
+
+export interface SetOptions {
+  index: number;
+  drives: Array<Drive | null>;
+  paths: string[];
+  states: Array<'online' | 'offline' | 'healing'>;
+  parity: ParityConfig;
+  blockSize: number;
+  inlineThreshold: number;
+  codec: ErasureCodec;
+  bitrot: BitrotAlgorithm;
+  logger?: Logger;
+}
+
+export interface Resolved {
+  rec: ObjectRecord;
+  /** Per slot: the drive's record when it agrees with `rec`. */
+  agreeing: Array<ObjectRecord | undefined>;
+}
+
+export interface WrittenData {
+  size: number;
+  md5: Buffer;
+  checksum?: string;
+  /** Per slot framed shard bytes, when the body went inline. */
+  inline?: Array<Buffer | undefined>;
+  /** Slots holding the data (renamed into data/ for streamed bodies). */
+  slots: number[];
+}
+
+/** Beyond this many parts, shard fds are opened part by part as the read reaches them. */
+const EAGER_PART_FDS = 16;
+
+export const objectInfoOf = (bucket: string, key: string, r: ObjectRecord): ObjectInfo => ({
+  bucket,
+  key,
+  versionId: r.versionId,
+  size: r.size,
+  etag: r.etag,
+  modTime: new Date(r.modTime),
+  headers: r.headers,
+  userMetadata: r.userMetadata,
+  storageClass: r.storageClass,
+  checksums: r.checksums,
+  ...(r.checksumType ? { checksumType: r.checksumType } : {}),
+  ...(r.parts.length > 1 || /-\d+$/.test(r.etag)
+    ? {
+        parts: r.parts.map((p) => ({
+          partNumber: p.number,
+          size: p.size,
+          etag: p.etag,
+          modTime: new Date(p.modTime),
+          checksums: p.checksums,
+        })),
+      }
+    : {}),
+});
+
+/** slotsByShard(layout)[shard] = the slot holding that shard (inverse of distribution). */
+export function slotsByShard(layout: ErasureLayout): number[] {
+  const out = new Array<number>(layout.distribution.length);
+  layout.distribution.forEach((shard, slot) => (out[shard] = slot));
+  return out;
+}
+
+let lastModTime = 0;
+/** Sub-millisecond wall clock, strictly increasing within this process. */
+export function nextModTime(after = 0): number {
+  const now = performance.timeOrigin + performance.now();
+  lastModTime = Math.max(now, lastModTime + 0.001, after + 0.001);
+  return lastModTime;
+}
+
+export class ErasureSet {
+  readonly n: number;
+  readonly index: number;
+  readonly drives: Array<Drive | null>;
+
+  constructor(readonly opts: SetOptions) {
+    this.n = opts.drives.length;
+    this.index = opts.index;
+    this.drives = opts.drives;
+  }
+
+  get defaultReadQuorum(): number {
+    return this.n - this.opts.parity.standard;
+  }
+
+  get defaultWriteQuorum(): number {
+    const k = this.n - this.opts.parity.standard;
+    return writeQuorumOf(k, this.opts.parity.standard);
+  }
+
+  layoutFor(storageClass: string | undefined, distribution: number[]): ErasureLayout {
+    const m = parityFor(this.opts.parity, storageClass);
+    return {
+      dataShards: this.n - m,
+      parityShards: m,
+      blockSize: this.opts.blockSize,
+      codec: this.opts.codec.id,
+      bitrot: this.opts.bitrot,
+      distribution,
+    };
+  }
+
+  private slotsOnline(): number[] {
+    const out: number[] = [];
+    this.drives.forEach((d, i) => d && out.push(i));
+    return out;
+  }
+
+  /** Per-slot read of one record, errors as undefined-with-flag. */
+  private readAll<T>(fn: (d: Drive) => T | undefined): { values: Array<T | undefined>; missing: number; failed: number } {
+    let missing = 0;
+    let failed = 0;
+    const values = this.drives.map((d) => {
+      if (!d) {
+        failed++;
+        return undefined;
+      }
+      try {
+        const v = fn(d);
+        if (v === undefined) missing++;
+        return v;
+      } catch (err) {
+        failed++;
+        this.opts.logger?.warn({ err, drive: d.path }, 'metadata read failed');
+        return undefined;
+      }
+    });
+    return { values, missing, failed };
+  }
+
+  /**
+   * The newest version that at least its read quorum (k) of drives agree on,
+   * falling back to older agreeing versions. Undefined when enough drives say
+   * "no such object"; ReadQuorumNotReached when too few drives answered.
+   */
+  resolve(bucket: string, key: string): Resolved | undefined {
+    const { values, missing } = this.readAll((d) => d.getObject(bucket, key));
+    const candidates = values.filter((v): v is ObjectRecord => v !== undefined).sort((a, b) => compareVersions(b, a));
+    for (const c of candidates) {
+      const agreeing = values.map((v) => (v && sameVersion(v, c) ? v : undefined));
+      const count = agreeing.filter(Boolean).length;
+      if (count >= c.layout.dataShards) return { rec: c, agreeing };
+    }
+    if (missing >= this.defaultReadQuorum) return undefined;
+    throw readQuorumNotReached(this.n - missing, this.defaultReadQuorum);
+  }
+
+  /**
+   * Stream `body` through hashing and the erasure writer into tmp shard files
+   * `<tmpId>/<file>` on every online slot, fsync, verify digests, then rename
+   * into data dir `dataDir` (unless inline). On any failure nothing is left.
+   */
+  async writeData(
+    body: Readable,
+    layout: ErasureLayout,
+    target: { tmpId: string; file: string; dataDir: string; intoExisting: boolean },
+    o: {
+      size?: number;
+      maxSize: number;
+      contentMd5?: string;
+      checksum?: ChecksumRequest;
+      allowInline: boolean;
+      signal?: AbortSignal;
+    },
+  ): Promise<WrittenData & { hasher: BodyHasher }> {
+    const writeQuorum = writeQuorumOf(layout.dataShards, layout.parityShards);
+    const online = this.slotsOnline();
+    if (online.length < writeQuorum) throw writeQuorumNotReached(online.length, writeQuorum);
+    const codec = getCodec(layout.codec);
+    // The encoder indexes writers by shard; distribution[slot] says which shard a slot holds.
+    const slotOf = slotsByShard(layout);
+    const writers: Array<ShardWriter | null> = slotOf.map((slot) => {
+      const d = this.drives[slot];
+      return d ? d.createShardWriter(target.tmpId, target.file) : null;
+    });
+    let encoder: (Writable & { result(): { size: number; failedShards: number[] } }) | undefined;
+    const open = () =>
+      (encoder = createErasureWriter(layout, codec, writers, { writeQuorum, ...(o.signal ? { signal: o.signal } : {}) }));
+    const hasher = new BodyHasher(o.size, o.maxSize, o.checksum);
+    const inlineOk = o.allowInline && (o.size === undefined || o.size <= this.opts.inlineThreshold);
+    const sink = new AdaptiveSink(inlineOk ? this.opts.inlineThreshold : -1, open);
+    const cleanup = () => Promise.all(online.map((i) => this.drives[i]!.removeTmp(target.tmpId).catch(() => {})));
+    try {
+      await pipeline(body, hasher, sink, ...(o.signal ? [{ signal: o.signal }] : []));
+      hasher.verify(o.contentMd5);
+      const inlineBody = sink.inlineBody;
+      if (inlineBody !== undefined && inlineOk) {
+        // Shard writers open their files lazily, so nothing was written to tmp.
+        const mem = slotOf.map((slot) => (this.drives[slot] ? new MemoryShardWriter() : null));
+        const w = createErasureWriter(layout, codec, mem, { writeQuorum });
+        w.end(inlineBody);
+        await finished(w);
+        const inline = layout.distribution.map((shard) => mem[shard]?.bytes());
+        return { size: hasher.bytes, md5: hasher.md5Bytes, checksum: hasher.checksumValue, inline, slots: online, hasher };
+      }
+      if (inlineBody !== undefined) {
+        // An empty body that may not go inline (a part): still one (empty) erasure stream.
+        const w = open();
+        w.end(inlineBody);
+        await finished(w);
+      }
+      const failed = new Set(encoder!.result().failedShards.map((shard) => slotOf[shard]!));
+      const ok = online.filter((i) => !failed.has(i));
+      const renamed = await settle(
+        ok.map((i) => this.drives[i]!.commitTmp(target.tmpId, target.dataDir, target.intoExisting ? target.file : undefined)),
+      );
+      const slots = ok.filter((_, j) => renamed[j]?.ok);
+      if (slots.length < writeQuorum) {
+        if (!target.intoExisting) await this.removeDataDirs(slots, target.dataDir);
+        else await Promise.all(slots.map((i) => this.drives[i]!.removeDataFile(target.dataDir, target.file).catch(() => {})));
+        throw writeQuorumNotReached(slots.length, writeQuorum);
+      }
+      return { size: hasher.bytes, md5: hasher.md5Bytes, checksum: hasher.checksumValue, slots, hasher };
+    } catch (err) {
+      await cleanup();
+      throw translateError(err);
+    }
+  }
+
+  removeDataDirs(slots: number[], dataDir: string): Promise<unknown> {
+    return Promise.all(slots.map((i) => this.drives[i]?.removeDataDir(dataDir).catch(() => {})));
+  }
+
+  /**
+   * Commit `rec` on `slots` in parallel; each drive keeps the greater version.
+   * Below write quorum: restore what was replaced and fail. Afterwards remove
+   * the data dirs nothing references any more (replaced versions, our own
+   * where a newer write already won).
+   */
+  async commitRecord(
+    bucket: string,
+    key: string,
+    rec: ObjectRecord,
+    slots: number[],
+    inline: Array<Buffer | undefined> | undefined,
+    o: { conditions?: WriteConditions; completeUpload?: string; ownsDataDir: boolean },
+  ): Promise<void> {
+    const writeQuorum = writeQuorumOf(rec.layout.dataShards, rec.layout.parityShards);
+    const results = await settle(
+      slots.map((i) =>
+        this.drives[i]!.commitObject(bucket, key, inline ? { ...rec, inline: inline[i] } : rec, {
+          ...(o.conditions ? { conditions: o.conditions } : {}),
+          ...(o.completeUpload !== undefined ? { completeUpload: o.completeUpload } : {}),
+        }),
+      ),
+    );
+    let ok = 0;
+    let precondition = 0;
+    let uploadMissing = 0;
+    let firstError: unknown;
+    results.forEach((r) => {
+      if (!r) return;
+      if (!r.ok) firstError ??= r.error;
+      else if (r.value.status === 'committed' || r.value.status === 'superseded') ok++;
+      else if (r.value.status === 'precondition') precondition++;
+      else uploadMissing++;
+    });
+    const cleanups: Array<Promise<unknown>> = [];
+    if (ok >= writeQuorum) {
+      results.forEach((r, j) => {
+        if (!r?.ok) return;
+        const d = this.drives[slots[j]!]!;
+        const v = r.value;
+        if (v.status === 'committed' && v.previous && v.previous.dataDir !== rec.dataDir && !v.previous.inline) {
+          cleanups.push(d.removeDataDir(v.previous.dataDir));
+        }
+        if (v.status === 'superseded' && !rec.inline && !inline) cleanups.push(d.removeDataDir(rec.dataDir));
+        if ((v.status === 'committed' || v.status === 'superseded') && v.removedUpload) {
+          cleanups.push(this.removeUnreferencedParts(d, v.removedUpload, v.status === 'committed' ? rec.parts : []));
+        }
+      });
+      await Promise.all(cleanups.map((p) => p.catch((err: unknown) => this.opts.logger?.warn({ err }, 'cleanup failed'))));
+      return;
+    }
+    // Roll back: put back what we replaced where we won.
+    await Promise.all(
+      results.map((r, j) => {
+        if (r?.ok && r.value.status === 'committed') {
+          return this.drives[slots[j]!]!.restoreObject(bucket, key, rec, r.value.previous).catch(() => {});
+        }
+        return undefined;
+      }),
+    );
+    if (o.ownsDataDir && !inline) await this.removeDataDirs(slots, rec.dataDir);
+    if (precondition > 0 && precondition >= uploadMissing) {
+      throw new ObjectLayerError('PreconditionFailed', 'at least one of the preconditions you specified did not hold');
+    }
+    if (uploadMissing > 0) throw new ObjectLayerError('UploadNotFound', 'the specified multipart upload does not exist');
+    throw writeQuorumNotReached(ok, writeQuorum, firstError);
+  }
+
+  private async removeUnreferencedParts(d: Drive, removed: RemovedUpload, keep: ObjectPartRecord[]): Promise<void> {
+    const kept = new Set(keep.map((p) => p.file));
+    if (keep.length === 0) {
+      await d.removeDataDir(removed.upload.dataDir);
+      return;
+    }
+    await Promise.all(removed.parts.filter((p) => !kept.has(p.file)).map((p) => d.removeDataFile(removed.upload.dataDir, p.file)));
+  }
+
+  /**
+   * Open what the read needs before returning: per part, one reader per
+   * agreeing slot. Open fds survive a concurrent overwrite/delete unlinking the
+   * files. For objects with more than EAGER_PART_FDS parts in the range only
+   * the first ones are opened up front (bounding fds to EAGER_PART_FDS × n);
+   * later parts open as the stream reaches them, and a delete racing with such
+   * a long read can end it with an error (never with wrong bytes).
+   */
+  async openRead(bucket: string, key: string, resolved: Resolved, range: ByteRange | undefined, signal?: AbortSignal): Promise<Readable> {
+    const rec = resolved.rec;
+    if (rec.size === 0) return Readable.from([]);
+    const start = range?.start ?? 0;
+    const end = range?.end ?? rec.size - 1;
+    const pieces: Array<{ part: ObjectPartRecord; start: number; end: number }> = [];
+    let off = 0;
+    for (const part of rec.parts) {
+      const pStart = off;
+      const pEnd = off + part.size - 1;
+      off += part.size;
+      if (part.size === 0 || pEnd < start || pStart > end) continue;
+      pieces.push({ part, start: Math.max(start, pStart) - pStart, end: Math.min(end, pEnd) - pStart });
+    }
+    const slotOf = slotsByShard(rec.layout);
+    // Readers by shard index, as the decoder wants them.
+    const openPart = async (part: ObjectPartRecord): Promise<Array<ShardReader | null>> => {
+      if (rec.inline !== undefined) {
+        return slotOf.map((slot) => {
+          const r = resolved.agreeing[slot];
+          return r?.inline ? new MemoryShardReader(r.inline) : null;
+        });
+      }
+      const rs = await settle(
+        slotOf.map((slot) => (resolved.agreeing[slot] ? this.drives[slot]!.openShardReader(rec.dataDir, part.file) : null)),
+      );
+      return rs.map((r) => (r?.ok ? r.value : null));
+    };
+    const eager = await Promise.all(pieces.slice(0, EAGER_PART_FDS).map((p) => openPart(p.part)));
+    // Fail before the first byte when the shards cannot be there: a clear error, not a cut stream.
+    const k = rec.layout.dataShards;
+    const short = eager.findIndex((rs) => rs.filter(Boolean).length < k);
+    if (short >= 0) {
+      for (const rs of eager) for (const r of rs) await r?.close().catch(() => {});
+      const have = eager[short]!.filter(Boolean).length;
+      throw readQuorumNotReached(have, k);
+    }
+    const codec = getCodec(rec.layout.codec);
+    const logger = this.opts.logger;
+    async function* generate(): AsyncGenerator<Buffer> {
+      for (let j = 0; j < pieces.length; j++) {
+        const p = pieces[j]!;
+        const readers = eager[j] ?? (await openPart(p.part));
+        try {
+          const r = createErasureReader(rec.layout, codec, readers, p.part.size, { start: p.start, end: p.end }, {
+            ...(signal ? { signal } : {}),
+            onShardError: (shard: number, err: unknown) =>
+              logger?.warn({ err, bucket, key, shard, part: p.part.number }, 'shard read failed; reconstructing'),
+          });
+          for await (const chunk of r) yield chunk as Buffer;
+        } catch (err) {
+          throw translateError(err);
+        } finally {
+          await Promise.all(readers.map((r) => r?.close().catch(() => {})));
+        }
+      }
+      for (let j = pieces.length; j < eager.length; j++) for (const r of eager[j]!) await r?.close().catch(() => {});
+    }
+    const stream = Readable.from(generate(), { objectMode: false });
+    // If the consumer goes away early, close eagerly opened fds that the generator never reached.
+    stream.once('close', () => {
+      for (const rs of eager) for (const r of rs) void r?.close().catch(() => {});
+    });
+    return stream;
+  }
+
+  /** Remove the record on every drive (quorum), then the data dirs. */
+  async deleteObject(bucket: string, key: string, expect?: ObjectRecord): Promise<ObjectRecord | undefined> {
+    const online = this.slotsOnline();
+    const wq = this.defaultWriteQuorum;
+    const results = await settle(online.map((i) => this.drives[i]!.deleteObject(bucket, key, expect)));
+    const ok = results.filter((r) => r?.ok).length;
+    if (ok < wq) {
+      // Put back what we removed so the object is not left below quorum.
+      await Promise.all(
+        results.map((r, j) =>
+          r?.ok && r.value ? this.drives[online[j]!]!.commitObject(bucket, key, r.value).catch(() => {}) : undefined,
+        ),
+      );
+      throw writeQuorumNotReached(ok, wq, results.find((r) => r && !r.ok));
+    }
+    let removed: ObjectRecord | undefined;
+    await Promise.all(
+      results.map((r, j) => {
+        const v = r?.ok ? r.value : undefined;
+        if (!v) return undefined;
+        if (!removed || compareVersions(v, removed) > 0) removed = v;
+        return v.inline ? undefined : this.drives[online[j]!]!.removeDataDir(v.dataDir).catch(() => {});
+      }),
+    );
+    return removed;
+  }
+
+  newDataDir(): string {
+    return randomUUID();
+  }
+}

@@ -1,0 +1,416 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
+import type { ShardReader, ShardWriter } from '../erasure/types.js';
+import type { WriteConditions } from './object-layer.js';
+import type {
+  CommitObjectResult,
+  CommitPartResult,
+  DiskInfo,
+  Drive,
+  RemovedUpload,
+  ScanItem,
+  UploadScanItem,
+  VersionIdentity,
+} from './drive.js';
+import {
+  compareVersions,
+  decodeBucketRecord,
+  decodeObjectRecord,
+  decodePartRecord,
+  decodeUploadRecord,
+  encodeBucketRecord,
+  encodeListEntry,
+  encodeObjectRecord,
+  encodePartRecord,
+  encodeUploadRecord,
+  listEntryOf,
+  sameVersion,
+  type BucketRecord,
+  type ObjectRecord,
+  type PartRecord,
+  type UploadRecord,
+} from './metadata-record.js';
+
+/**
+ * A drive that is a local directory:
+ *   .cairn/format.json    (format.ts)
+ *   .cairn/meta/          LMDB env: dbs buckets, objects (full records), objlist
+ *                         (small list entries, same keys), uploads, parts
+ *   .cairn/tmp/<pid>-<r>/ this process's in-flight writes
+ *   data/<2>/<dataDir>/   shard files, named by random uuids only
+ * LMDB runs with its default durable commits (never noSync): a committed
+ * record survives kill -9.
+ */
+
+const SEP = '\0';
+const enc = (s: string) => Buffer.from(s, 'utf8');
+const objKey = (bucket: string, key: string) => enc(bucket + SEP + key);
+const uploadKey = (bucket: string, key: string, uploadId: string) => enc(bucket + SEP + key + SEP + uploadId);
+function partKey(uploadId: string, n: number): Buffer {
+  const b = Buffer.allocUnsafe(Buffer.byteLength(uploadId) + 5);
+  const o = b.write(uploadId + SEP, 'utf8');
+  b.writeUInt32BE(n, o);
+  return b;
+}
+
+/** Smallest byte string greater than every string that starts with `p`. */
+export function successor(p: Buffer): Buffer {
+  const b = Buffer.from(p);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      b[i]!++;
+      return b.subarray(0, i + 1);
+    }
+  }
+  throw new Error('no successor');
+}
+
+/** `base` + the greater of `start` and `prefix` (byte order). */
+function rangeStart(base: string, start: Buffer, prefix: string): Buffer {
+  const p = enc(prefix);
+  return Buffer.concat([enc(base), Buffer.compare(start, p) > 0 ? start : p]);
+}
+
+function conditionsHold(cur: ObjectRecord | undefined, c: WriteConditions | undefined): boolean {
+  if (!c) return true;
+  if (c.ifNoneMatch === '*' && cur) return false;
+  if (c.ifMatch !== undefined) {
+    if (!cur) return false;
+    if (c.ifMatch !== '*' && c.ifMatch !== cur.etag) return false;
+  }
+  return true;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class LocalDrive implements Drive {
+  private readonly env: RootDatabase;
+  private readonly buckets: Database<Buffer, Buffer>;
+  private readonly objects: Database<Buffer, Buffer>;
+  private readonly objlist: Database<Buffer, Buffer>;
+  private readonly uploads: Database<Buffer, Buffer>;
+  private readonly parts: Database<Buffer, Buffer>;
+  private readonly tmpRoot: string;
+  private readonly dataRoot: string;
+  private readonly madeDirs = new Set<string>();
+
+  private constructor(readonly path: string, readonly tmpName: string) {
+    this.env = openLmdb({ path: join(path, '.cairn', 'meta'), maxDbs: 8 });
+    const opts = { encoding: 'binary', keyEncoding: 'binary' } as const;
+    this.buckets = this.env.openDB({ name: 'buckets', ...opts }) as unknown as Database<Buffer, Buffer>;
+    this.objects = this.env.openDB({ name: 'objects', ...opts }) as unknown as Database<Buffer, Buffer>;
+    this.objlist = this.env.openDB({ name: 'objlist', ...opts }) as unknown as Database<Buffer, Buffer>;
+    this.uploads = this.env.openDB({ name: 'uploads', ...opts }) as unknown as Database<Buffer, Buffer>;
+    this.parts = this.env.openDB({ name: 'parts', ...opts }) as unknown as Database<Buffer, Buffer>;
+    this.tmpRoot = join(path, '.cairn', 'tmp', tmpName);
+    this.dataRoot = join(path, 'data');
+  }
+
+  /** Opens the metadata env and this process's tmp dir; the drive must already be formatted. */
+  static async open(path: string): Promise<LocalDrive> {
+    await mkdir(join(path, '.cairn', 'meta'), { recursive: true });
+    const d = new LocalDrive(path, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(d.tmpRoot, { recursive: true });
+    await mkdir(d.dataRoot, { recursive: true });
+    return d;
+  }
+
+  // ---- buckets -------------------------------------------------------------
+
+  getBucket(bucket: string): BucketRecord | undefined {
+    const v = this.buckets.get(enc(bucket));
+    return v ? decodeBucketRecord(v) : undefined;
+  }
+
+  listBuckets(): BucketRecord[] {
+    const out: BucketRecord[] = [];
+    for (const { value } of this.buckets.getRange({})) out.push(decodeBucketRecord(value));
+    return out;
+  }
+
+  createBucket(rec: BucketRecord): Promise<'created' | 'exists'> {
+    const k = enc(rec.name);
+    return this.env.transaction(() => {
+      if (this.buckets.get(k)) return 'exists' as const;
+      void this.buckets.put(k, encodeBucketRecord(rec));
+      return 'created' as const;
+    });
+  }
+
+  deleteBucket(bucket: string): Promise<boolean> {
+    return this.buckets.remove(enc(bucket));
+  }
+
+  bucketHasContent(bucket: string): boolean {
+    const start = enc(bucket + SEP);
+    const end = successor(start);
+    for (const db of [this.objlist, this.uploads]) {
+      for (const _ of db.getKeys({ start, end, limit: 1 })) return true;
+    }
+    return false;
+  }
+
+  // ---- objects -------------------------------------------------------------
+
+  getObject(bucket: string, key: string): ObjectRecord | undefined {
+    const v = this.objects.get(objKey(bucket, key));
+    return v ? decodeObjectRecord(v) : undefined;
+  }
+
+  commitObject(
+    bucket: string,
+    key: string,
+    rec: ObjectRecord,
+    opts: { conditions?: WriteConditions; completeUpload?: string } = {},
+  ): Promise<CommitObjectResult> {
+    const k = objKey(bucket, key);
+    const value = encodeObjectRecord(rec);
+    const entry = encodeListEntry(listEntryOf(rec));
+    return this.env.transaction((): CommitObjectResult => {
+      let removedUpload: RemovedUpload | undefined;
+      if (opts.completeUpload !== undefined) {
+        if (!this.uploads.get(uploadKey(bucket, key, opts.completeUpload))) return { status: 'upload-missing' };
+      }
+      const raw = this.objects.get(k);
+      const cur = raw ? decodeObjectRecord(raw) : undefined;
+      if (!conditionsHold(cur, opts.conditions)) return { status: 'precondition' };
+      if (opts.completeUpload !== undefined) removedUpload = this.removeUploadInTxn(bucket, key, opts.completeUpload);
+      if (cur && compareVersions(cur, rec) >= 0) return { status: 'superseded', removedUpload };
+      void this.objects.put(k, value);
+      void this.objlist.put(k, entry);
+      return { status: 'committed', previous: cur, removedUpload };
+    });
+  }
+
+  restoreObject(bucket: string, key: string, ours: VersionIdentity, previous?: ObjectRecord): Promise<void> {
+    const k = objKey(bucket, key);
+    return this.env.transaction(() => {
+      const raw = this.objects.get(k);
+      if (!raw || !sameVersion(decodeObjectRecord(raw), ours)) return;
+      if (previous) {
+        void this.objects.put(k, encodeObjectRecord(previous));
+        void this.objlist.put(k, encodeListEntry(listEntryOf(previous)));
+      } else {
+        void this.objects.remove(k);
+        void this.objlist.remove(k);
+      }
+    });
+  }
+
+  deleteObject(bucket: string, key: string, expect?: VersionIdentity): Promise<ObjectRecord | undefined> {
+    const k = objKey(bucket, key);
+    return this.env.transaction(() => {
+      const raw = this.objects.get(k);
+      if (!raw) return undefined;
+      const cur = decodeObjectRecord(raw);
+      if (expect && !sameVersion(cur, expect)) return undefined;
+      void this.objects.remove(k);
+      void this.objlist.remove(k);
+      return cur;
+    });
+  }
+
+  *scanObjects(bucket: string, start: Buffer, prefix: string): IterableIterator<ScanItem<Buffer>> {
+    const base = bucket + SEP;
+    const lo = rangeStart(base, start, prefix);
+    const hi = successor(enc(base + prefix));
+    const skip = Buffer.byteLength(base);
+    for (const { key, value } of this.objlist.getRange({ start: lo, end: hi })) {
+      // Copy: LMDB may hand out the same buffer again on the next step.
+      yield { key: key.toString('utf8', skip), value: Buffer.from(value) };
+    }
+  }
+
+  // ---- multipart -----------------------------------------------------------
+
+  async putUpload(rec: UploadRecord): Promise<void> {
+    await this.uploads.put(uploadKey(rec.bucket, rec.key, rec.uploadId), encodeUploadRecord(rec));
+  }
+
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined {
+    const v = this.uploads.get(uploadKey(bucket, key, uploadId));
+    return v ? decodeUploadRecord(v) : undefined;
+  }
+
+  private removeUploadInTxn(bucket: string, key: string, uploadId: string): RemovedUpload | undefined {
+    const uk = uploadKey(bucket, key, uploadId);
+    const raw = this.uploads.get(uk);
+    if (!raw) return undefined;
+    const parts: PartRecord[] = [];
+    const start = enc(uploadId + SEP);
+    for (const { key: pk, value } of this.parts.getRange({ start, end: successor(start) })) {
+      parts.push(decodePartRecord(value));
+      void this.parts.remove(Buffer.from(pk));
+    }
+    void this.uploads.remove(uk);
+    return { upload: decodeUploadRecord(raw), parts };
+  }
+
+  deleteUpload(bucket: string, key: string, uploadId: string): Promise<RemovedUpload | undefined> {
+    return this.env.transaction(() => this.removeUploadInTxn(bucket, key, uploadId));
+  }
+
+  *scanUploads(bucket: string, start: Buffer, prefix: string): IterableIterator<UploadScanItem> {
+    const base = bucket + SEP;
+    const lo = rangeStart(base, start, prefix);
+    const hi = successor(enc(base + prefix));
+    for (const { value } of this.uploads.getRange({ start: lo, end: hi })) {
+      const upload = decodeUploadRecord(value);
+      yield { key: upload.key, uploadId: upload.uploadId, upload };
+    }
+  }
+
+  commitPart(bucket: string, key: string, uploadId: string, rec: PartRecord): Promise<CommitPartResult> {
+    const pk = partKey(uploadId, rec.number);
+    const value = encodePartRecord(rec);
+    return this.env.transaction((): CommitPartResult => {
+      if (!this.uploads.get(uploadKey(bucket, key, uploadId))) return { status: 'upload-missing' };
+      const raw = this.parts.get(pk);
+      const cur = raw ? decodePartRecord(raw) : undefined;
+      if (cur && comparePartWrites(cur, rec) >= 0) return { status: 'superseded' };
+      void this.parts.put(pk, value);
+      return { status: 'committed', previous: cur };
+    });
+  }
+
+  restorePart(uploadId: string, ours: PartRecord, previous?: PartRecord): Promise<void> {
+    const pk = partKey(uploadId, ours.number);
+    return this.env.transaction(() => {
+      const raw = this.parts.get(pk);
+      if (!raw || comparePartWrites(decodePartRecord(raw), ours) !== 0) return;
+      if (previous) void this.parts.put(pk, encodePartRecord(previous));
+      else void this.parts.remove(pk);
+    });
+  }
+
+  listParts(uploadId: string): PartRecord[] {
+    const start = enc(uploadId + SEP);
+    const out: PartRecord[] = [];
+    for (const { value } of this.parts.getRange({ start, end: successor(start) })) out.push(decodePartRecord(value));
+    return out;
+  }
+
+  // ---- shard files ---------------------------------------------------------
+
+  private dataDirPath(dataDir: string): string {
+    if (!/^[0-9a-f-]{8,64}$/.test(dataDir)) throw new Error(`invalid data dir name ${JSON.stringify(dataDir)}`);
+    return join(this.dataRoot, dataDir.slice(0, 2), dataDir);
+  }
+
+  private checkFile(file: string): string {
+    if (!/^part\.\d+(\.[0-9a-f]+)?$/.test(file)) throw new Error(`invalid shard file name ${JSON.stringify(file)}`);
+    return file;
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  createShardWriter(tmpId: string, file: string): ShardWriter {
+    const dir = join(this.tmpRoot, tmpId);
+    const path = join(dir, this.checkFile(file));
+    let fh: FileHandle | undefined;
+    let opening: Promise<FileHandle> | undefined;
+    const handle = () =>
+      (opening ??= mkdir(dir, { recursive: true }).then(async () => (fh = await open(path, 'w'))));
+    return {
+      async write(chunk: Buffer) {
+        const h = await handle();
+        let off = 0;
+        while (off < chunk.length) off += (await h.write(chunk, off, chunk.length - off)).bytesWritten;
+      },
+      async finish() {
+        const h = await handle();
+        await h.datasync();
+        await h.close();
+        fh = undefined;
+      },
+      abort: async () => {
+        await fh?.close().catch(() => {});
+        fh = undefined;
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  async commitTmp(tmpId: string, dataDir: string, file?: string): Promise<void> {
+    const target = this.dataDirPath(dataDir);
+    if (file === undefined) {
+      await this.ensureDir(join(this.dataRoot, dataDir.slice(0, 2)));
+      await rename(join(this.tmpRoot, tmpId), target);
+      return;
+    }
+    await mkdir(target, { recursive: true });
+    await rename(join(this.tmpRoot, tmpId, this.checkFile(file)), join(target, file));
+    await rm(join(this.tmpRoot, tmpId), { recursive: true, force: true });
+  }
+
+  async removeTmp(tmpId: string): Promise<void> {
+    await rm(join(this.tmpRoot, tmpId), { recursive: true, force: true });
+  }
+
+  async openShardReader(dataDir: string, file: string): Promise<ShardReader> {
+    const fh = await open(join(this.dataDirPath(dataDir), this.checkFile(file)), 'r');
+    return {
+      async readAt(offset: number, length: number) {
+        const buf = Buffer.allocUnsafe(length);
+        let got = 0;
+        while (got < length) {
+          const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+          if (bytesRead === 0) throw new Error(`shard file truncated: wanted ${length} bytes at ${offset}`);
+          got += bytesRead;
+        }
+        return buf;
+      },
+      close: () => fh.close(),
+    };
+  }
+
+  async removeDataDir(dataDir: string): Promise<void> {
+    await rm(this.dataDirPath(dataDir), { recursive: true, force: true });
+  }
+
+  async removeDataFile(dataDir: string, file: string): Promise<void> {
+    await rm(join(this.dataDirPath(dataDir), this.checkFile(file)), { force: true });
+  }
+
+  async cleanupStaleTmp(): Promise<number> {
+    const root = join(this.path, '.cairn', 'tmp');
+    let removed = 0;
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      if (name === this.tmpName) continue;
+      const pid = Number(name.split('-')[0]);
+      // Our own pid with another suffix is a previous incarnation (pid reuse, containers).
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) continue;
+      await rm(join(root, name), { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  async diskInfo(): Promise<DiskInfo> {
+    const s = await statfs(this.path);
+    return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
+  }
+
+  async close(): Promise<void> {
+    await this.env.close();
+    await rm(this.tmpRoot, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function comparePartWrites(a: PartRecord, b: PartRecord): number {
+  if (a.modTime !== b.modTime) return a.modTime < b.modTime ? -1 : 1;
+  return a.writeId < b.writeId ? -1 : a.writeId > b.writeId ? 1 : 0;
+}

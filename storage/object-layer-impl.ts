@@ -1,0 +1,382 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from '../core/logger.js';
+import type { LocalDrive } from './local-drive.js';
+import { ErasureSet, nextModTime, objectInfoOf, type Resolved } from './erasure-set.js';
+import { bucketNotFound, ObjectLayerError, objectNotFound, writeQuorumNotReached } from './errors.js';
+import { listObjectsInSets } from './listing.js';
+import type { BucketRecord, ObjectRecord } from './metadata-record.js';
+import { MultipartOps } from './multipart.js';
+import { validateBucketName, validateObjectKey } from './names.js';
+import type {
+  BucketInfo,
+  CompleteMultipartOptions,
+  CompletePart,
+  CreateMultipartOptions,
+  GetObjectOptions,
+  GetObjectResult,
+  ListObjectsOptions,
+  ListObjectsResult,
+  ListPartsOptions,
+  ListPartsResult,
+  ListUploadsOptions,
+  ListUploadsResult,
+  MultipartUploadInfo,
+  ObjectInfo,
+  ObjectLayer,
+  PartInfo,
+  PutObjectOptions,
+  PutPartOptions,
+  StorageTopology,
+  WriteConditions,
+} from './object-layer.js';
+import { settle } from './quorum.js';
+import { placeKey } from './placement.js';
+import { REDUCED_REDUNDANCY, STANDARD } from './storage-class.js';
+
+export const MAX_PUT_SIZE = 5 * 1024 ** 3;
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new ObjectLayerError('Aborted', 'the request was aborted', { cause: signal.reason });
+}
+
+/** ObjectLayer over erasure sets: routes keys to sets, buckets to every drive. */
+export class ErasureObjectLayer implements ObjectLayer {
+  private readonly multipart: MultipartOps;
+  private inflight = 0;
+  private idle?: () => void;
+  private closed = false;
+
+  constructor(
+    readonly deploymentId: string,
+    readonly sets: ErasureSet[],
+    private readonly localDrives: LocalDrive[],
+    private readonly logger?: Logger,
+  ) {
+    this.multipart = new MultipartOps(this);
+  }
+
+  /** Counts calls so close() can wait for them. */
+  async track<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new ObjectLayerError('DriveFailure', 'object layer is closed');
+    this.inflight++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.inflight === 0) this.idle?.();
+    }
+  }
+
+  setFor(bucket: string, key: string): { set: ErasureSet; distribution: number[] } {
+    const first = this.sets[0]!;
+    const { setIndex, distribution } = placeKey(this.deploymentId, bucket, key, this.sets.length, first.n);
+    return { set: this.sets[setIndex]!, distribution };
+  }
+
+  topology(): StorageTopology {
+    const s0 = this.sets[0]!;
+    return {
+      deploymentId: this.deploymentId,
+      sets: this.sets.map((s) => ({
+        index: s.index,
+        drives: s.opts.paths.map((path, i) => ({ path, state: s.drives[i] ? s.opts.states[i]! : 'offline' })),
+        dataShards: s.n - s.opts.parity.standard,
+        parityShards: s.opts.parity.standard,
+        readQuorum: s.defaultReadQuorum,
+        writeQuorum: s.defaultWriteQuorum,
+      })),
+      storageClasses: {
+        [STANDARD]: { parity: s0.opts.parity.standard },
+        [REDUCED_REDUNDANCY]: { parity: s0.opts.parity.reduced },
+      },
+    };
+  }
+
+  // ---- buckets: stored on every drive of every set ---------------------------
+
+  private allDrives() {
+    return this.sets.flatMap((s) => s.drives);
+  }
+
+  private bucketQuorum(): number {
+    return Math.floor(this.allDrives().length / 2) + 1;
+  }
+
+  /** The bucket record if a majority of all drives hold it. */
+  readBucket(bucket: string): BucketRecord | undefined {
+    const seen = new Map<number, { n: number; rec: BucketRecord }>();
+    let answered = 0;
+    for (const d of this.allDrives()) {
+      if (!d) continue;
+      try {
+        answered++;
+        const r = d.getBucket(bucket);
+        if (!r) continue;
+        const s = seen.get(r.created) ?? { n: 0, rec: r };
+        s.n++;
+        seen.set(r.created, s);
+      } catch {
+        answered--;
+      }
+    }
+    let total = 0;
+    let best: BucketRecord | undefined;
+    for (const s of seen.values()) {
+      total += s.n;
+      if (!best || s.rec.created < best.created) best = s.rec;
+    }
+    // Any version of the record counts: racing creates may leave different dates.
+    return total >= Math.min(this.bucketQuorum(), Math.ceil(answered / 2)) && total > 0 ? best : undefined;
+  }
+
+  requireBucket(bucket: string): BucketRecord {
+    validateBucketName(bucket);
+    const r = this.readBucket(bucket);
+    if (!r) throw bucketNotFound(bucket);
+    return r;
+  }
+
+  makeBucket(bucket: string, opts: { signal?: AbortSignal } = {}): Promise<BucketInfo> {
+    return this.track(async () => {
+      validateBucketName(bucket);
+      checkAborted(opts.signal);
+      if (this.readBucket(bucket)) throw new ObjectLayerError('BucketExists', `bucket already exists: ${bucket}`);
+      const rec: BucketRecord = { name: bucket, created: Date.now() };
+      const drives = this.allDrives();
+      const results = await settle(drives.map((d) => (d ? d.createBucket(rec) : null)));
+      const created = results.filter((r) => r?.ok && r.value === 'created').length;
+      const exists = results.filter((r) => r?.ok && r.value === 'exists').length;
+      if (created + exists < this.bucketQuorum()) {
+        await Promise.all(results.map((r, i) => (r?.ok && r.value === 'created' ? drives[i]!.deleteBucket(bucket) : null)));
+        throw writeQuorumNotReached(created + exists, this.bucketQuorum());
+      }
+      if (exists > created) throw new ObjectLayerError('BucketExists', `bucket already exists: ${bucket}`);
+      return { name: bucket, created: new Date(rec.created) };
+    });
+  }
+
+  getBucketInfo(bucket: string, opts: { signal?: AbortSignal } = {}): Promise<BucketInfo> {
+    return this.track(async () => {
+      checkAborted(opts.signal);
+      const r = this.requireBucket(bucket);
+      return { name: r.name, created: new Date(r.created) };
+    });
+  }
+
+  listBuckets(opts: { signal?: AbortSignal } = {}): Promise<BucketInfo[]> {
+    return this.track(async () => {
+      checkAborted(opts.signal);
+      const names = new Set<string>();
+      for (const d of this.allDrives()) {
+        try {
+          for (const b of d?.listBuckets() ?? []) names.add(b.name);
+        } catch (err) {
+          this.logger?.warn({ err, drive: d?.path }, 'listing buckets failed');
+        }
+      }
+      const out: BucketInfo[] = [];
+      for (const name of [...names].sort()) {
+        const r = this.readBucket(name);
+        if (r) out.push({ name, created: new Date(r.created) });
+      }
+      return out;
+    });
+  }
+
+  deleteBucket(bucket: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.track(async () => {
+      checkAborted(opts.signal);
+      this.requireBucket(bucket);
+      for (const set of this.sets) {
+        const holders = set.drives.filter((d) => {
+          try {
+            return d?.bucketHasContent(bucket);
+          } catch {
+            return false;
+          }
+        }).length;
+        // Even a below-quorum leftover blocks: deleting would orphan its data.
+        if (holders > 0) throw new ObjectLayerError('BucketNotEmpty', `bucket is not empty: ${bucket}`);
+      }
+      const results = await settle(this.allDrives().map((d) => (d ? d.deleteBucket(bucket) : null)));
+      const ok = results.filter((r) => r?.ok).length;
+      if (ok < this.bucketQuorum()) throw writeQuorumNotReached(ok, this.bucketQuorum());
+    });
+  }
+
+  // ---- objects ---------------------------------------------------------------
+
+  /** Current object or undefined, resolved by quorum in the key's set. */
+  resolveObject(bucket: string, key: string): { set: ErasureSet; resolved: Resolved | undefined } {
+    const { set } = this.setFor(bucket, key);
+    return { set, resolved: set.resolve(bucket, key) };
+  }
+
+  /** Fail fast on conditions before streaming data; re-checked inside each commit. */
+  checkConditions(resolved: Resolved | undefined, c: WriteConditions | undefined): void {
+    if (!c) return;
+    const cur = resolved?.rec;
+    const ok =
+      !(c.ifNoneMatch === '*' && cur) && !(c.ifMatch !== undefined && (!cur || (c.ifMatch !== '*' && c.ifMatch !== cur.etag)));
+    if (!ok) throw new ObjectLayerError('PreconditionFailed', 'at least one of the preconditions you specified did not hold');
+  }
+
+  putObject(bucket: string, key: string, body: Readable, opts: PutObjectOptions = {}): Promise<ObjectInfo> {
+    return this.track(async () => {
+      try {
+        validateObjectKey(key);
+        this.requireBucket(bucket);
+        checkAborted(opts.signal);
+        if (opts.size !== undefined && opts.size > MAX_PUT_SIZE) {
+          throw new ObjectLayerError('EntityTooLarge', `a single PUT may not exceed ${MAX_PUT_SIZE} bytes`);
+        }
+        const { set, distribution } = this.setFor(bucket, key);
+        const layout = set.layoutFor(opts.storageClass, distribution);
+        const resolved = set.resolve(bucket, key);
+        this.checkConditions(resolved, opts.conditions);
+        const modTime = nextModTime(resolved?.rec.modTime);
+        const dataDir = set.newDataDir();
+        const written = await set.writeData(body, layout, { tmpId: dataDir, file: 'part.1', dataDir, intoExisting: false }, {
+          ...(opts.size !== undefined ? { size: opts.size } : {}),
+          maxSize: MAX_PUT_SIZE,
+          ...(opts.contentMd5 !== undefined ? { contentMd5: opts.contentMd5 } : {}),
+          ...(opts.checksum ? { checksum: opts.checksum } : {}),
+          allowInline: true,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        const etag = written.md5.toString('hex');
+        const checksums = written.checksum && opts.checksum ? { [opts.checksum.algorithm]: written.checksum } : {};
+        const rec: ObjectRecord = {
+          versionId: 'null',
+          modTime,
+          dataDir,
+          size: written.size,
+          etag,
+          checksums,
+          ...(opts.checksum ? { checksumType: opts.checksum.type ?? 'FULL_OBJECT' } : {}),
+          headers: opts.headers ?? {},
+          userMetadata: opts.userMetadata ?? {},
+          storageClass: opts.storageClass || STANDARD,
+          layout,
+          parts: [{ number: 1, size: written.size, etag, modTime, checksums, file: 'part.1' }],
+        };
+        checkAborted(opts.signal);
+        await set.commitRecord(bucket, key, rec, written.slots, written.inline, {
+          ...(opts.conditions ? { conditions: opts.conditions } : {}),
+          ownsDataDir: true,
+        });
+        return objectInfoOf(bucket, key, rec);
+      } catch (err) {
+        body.resume(); // never leave the caller's stream paused forever
+        throw err;
+      }
+    });
+  }
+
+  private resolveOrThrow(bucket: string, key: string, signal?: AbortSignal) {
+    validateObjectKey(key);
+    this.requireBucket(bucket);
+    checkAborted(signal);
+    const { set, resolved } = this.resolveObject(bucket, key);
+    if (!resolved) throw objectNotFound(bucket, key);
+    return { set, resolved };
+  }
+
+  private partRange(rec: ObjectRecord, partNumber: number) {
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > rec.parts.length) {
+      throw new ObjectLayerError('InvalidPartNumber', `part number ${partNumber} is out of range`);
+    }
+    let start = 0;
+    for (let i = 0; i < partNumber - 1; i++) start += rec.parts[i]!.size;
+    return { start, end: start + rec.parts[partNumber - 1]!.size - 1 };
+  }
+
+  getObject(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<GetObjectResult> {
+    return this.track(async () => {
+      const { set, resolved } = this.resolveOrThrow(bucket, key, opts.signal);
+      const rec = resolved.rec;
+      let range = opts.range;
+      if (opts.partNumber !== undefined) range = this.partRange(rec, opts.partNumber);
+      if (range) {
+        const { start, end } = range;
+        if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end >= rec.size) {
+          if (!(opts.partNumber !== undefined && rec.size === 0)) {
+            throw new ObjectLayerError('InvalidRange', `range ${start}-${end} is outside the object (size ${rec.size})`);
+          }
+          range = undefined;
+        }
+      }
+      const stream = await set.openRead(bucket, key, resolved, range, opts.signal);
+      const info = objectInfoOf(bucket, key, rec);
+      return range ? { info, stream, range } : { info, stream };
+    });
+  }
+
+  headObject(bucket: string, key: string, opts: { partNumber?: number; signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+    return this.track(async () => {
+      const { resolved } = this.resolveOrThrow(bucket, key, opts.signal);
+      if (opts.partNumber !== undefined) this.partRange(resolved.rec, opts.partNumber);
+      return objectInfoOf(bucket, key, resolved.rec);
+    });
+  }
+
+  deleteObject(bucket: string, key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
+    return this.track(async () => {
+      validateObjectKey(key);
+      this.requireBucket(bucket);
+      checkAborted(opts.signal);
+      const { set, resolved } = this.resolveObject(bucket, key);
+      const removed = await set.deleteObject(bucket, key);
+      const shown = resolved?.rec ?? removed;
+      return shown ? objectInfoOf(bucket, key, shown) : undefined;
+    });
+  }
+
+  listObjects(bucket: string, opts: ListObjectsOptions = {}): Promise<ListObjectsResult> {
+    return this.track(async () => {
+      this.requireBucket(bucket);
+      checkAborted(opts.signal);
+      return listObjectsInSets(this.sets, bucket, opts);
+    });
+  }
+
+  // ---- multipart (multipart.ts) ----------------------------------------------
+
+  createMultipartUpload(bucket: string, key: string, opts?: CreateMultipartOptions): Promise<MultipartUploadInfo> {
+    return this.track(() => this.multipart.create(bucket, key, opts));
+  }
+  putObjectPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts?: PutPartOptions,
+  ): Promise<PartInfo> {
+    return this.track(() => this.multipart.putPart(bucket, key, uploadId, partNumber, body, opts));
+  }
+  listParts(bucket: string, key: string, uploadId: string, opts?: ListPartsOptions): Promise<ListPartsResult> {
+    return this.track(() => this.multipart.listParts(bucket, key, uploadId, opts));
+  }
+  listMultipartUploads(bucket: string, opts?: ListUploadsOptions): Promise<ListUploadsResult> {
+    return this.track(() => this.multipart.listUploads(bucket, opts));
+  }
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: CompletePart[],
+    opts?: CompleteMultipartOptions,
+  ): Promise<ObjectInfo> {
+    return this.track(() => this.multipart.complete(bucket, key, uploadId, parts, opts));
+  }
+  abortMultipartUpload(bucket: string, key: string, uploadId: string, opts?: { signal?: AbortSignal }): Promise<void> {
+    return this.track(() => this.multipart.abort(bucket, key, uploadId, opts));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.inflight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    this.closed = true;
+    await Promise.all(this.localDrives.map((d) => d.close().catch(() => {})));
+  }
+}
