@@ -1,9 +1,16 @@
 /**
- * Storage benchmark (npm run bench:storage): the object layer on temporary
- * drive dirs at 4+2, beside the raw file system and MD5 alone on the same
- * bytes, as ratios. Public entry points only.
- *   BENCH_OBJECTS (4) × 64 MiB objects, BENCH_SMALL (4000) 4 KiB ops at 64 concurrent,
- *   BENCH_LIST_KEYS (50000) keys for listing.
+ * Storage benchmark (npm run bench:storage): the object layer in-process on
+ * temporary drive dirs at 4+2, no HTTP. Public entry points only.
+ *
+ *   BENCH_MODE     all (default) | large | small | list — which workloads to run
+ *   BENCH_OBJECTS  (4)      × 64 MiB objects, beside raw file writes/reads and MD5 alone
+ *   BENCH_SMALL    (4000)   4 KiB PUTs then GETs at BENCH_CONCURRENCY (64) in flight
+ *   BENCH_LIST_KEYS (100000) flat keys filled with empty objects (through the normal
+ *                  PUT path and commit), then the full walk in pages of 1000 and
+ *                  BENCH_PAGES (20) single pages from the middle
+ *
+ * Besides wall-clock rates it prints CPU time per operation (process.cpuUsage),
+ * which stays meaningful on a shared, loaded machine where wall time does not.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -13,12 +20,16 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { openObjectLayer } from '../storage/index.js';
+import type { ObjectLayer } from '../storage/object-layer.js';
 
 const MiB = 1024 * 1024;
 const OBJECT = 64 * MiB;
+const MODE = process.env.BENCH_MODE ?? 'all';
 const N = Number(process.env.BENCH_OBJECTS ?? 4);
 const SMALL = Number(process.env.BENCH_SMALL ?? 4000);
-const LIST_KEYS = Number(process.env.BENCH_LIST_KEYS ?? 50_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const LIST_KEYS = Number(process.env.BENCH_LIST_KEYS ?? 100_000);
+const PAGES = Number(process.env.BENCH_PAGES ?? 20);
 
 const chunk = Buffer.alloc(MiB);
 for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
@@ -34,14 +45,143 @@ const body = (size: number) => {
   });
 };
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+/** Drains a small GET body without pipeline() (whose per-call AbortController costs more than the read). */
+async function drain(s: Readable): Promise<number> {
+  let n = 0;
+  for await (const c of s) n += (c as Buffer).length;
+  return n;
+}
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 10);
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
-async function timed(fn: () => Promise<void>): Promise<number> {
+
+interface Timing {
+  ms: number;
+  /** CPU microseconds (user + system) of this process. */
+  cpuUs: number;
+}
+async function timed(fn: () => Promise<void>): Promise<Timing> {
+  const c = process.cpuUsage();
   const t = performance.now();
   await fn();
-  return performance.now() - t;
+  const ms = performance.now() - t;
+  const u = process.cpuUsage(c);
+  return { ms, cpuUs: u.user + u.system };
+}
+const rate = (count: number, t: Timing) =>
+  `${((count / t.ms) * 1000).toFixed(0).padStart(7)} ops/s   ${(t.cpuUs / count).toFixed(0).padStart(5)} µs CPU/op`;
+
+async function pool(count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
+}
+
+async function large(ol: ObjectLayer, drives: string[]): Promise<void> {
+  console.log(`\n# large: ${N} × 64 MiB objects, one at a time`);
+  const md5 = await timed(async () => {
+    for (let i = 0; i < N; i++) {
+      const h = createHash('md5');
+      for (let o = 0; o < OBJECT; o += MiB) h.update(chunk);
+      h.digest();
+    }
+  });
+  const put = await timed(async () => {
+    for (let i = 0; i < N; i++) await ol.putObject('bench', `big-${i}`, body(OBJECT), { size: OBJECT });
+  });
+  const get = await timed(async () => {
+    for (let i = 0; i < N; i++) await pipeline((await ol.getObject('bench', `big-${i}`)).stream, sink());
+  });
+  // Raw: the same bytes as plain files spread over the same drive dirs, fsynced.
+  const rawWrite = await timed(async () => {
+    for (let i = 0; i < N; i++) {
+      const path = join(drives[i % drives.length]!, `raw-${i}`);
+      await pipeline(body(OBJECT), createWriteStream(path));
+      const fh = await open(path, 'r+');
+      await fh.datasync();
+      await fh.close();
+    }
+  });
+  const rawRead = await timed(async () => {
+    for (let i = 0; i < N; i++) await pipeline(createReadStream(join(drives[i % drives.length]!, `raw-${i}`)), sink());
+  });
+  const total = N * OBJECT;
+  const row = (name: string, t: Timing, base?: Timing) =>
+    console.log(`${name.padEnd(28)} ${mbps(total, t.ms).toFixed(0).padStart(6)} MB/s${base ? `  (${(base.ms / t.ms).toFixed(2)} × raw)` : ''}`);
+  row('MD5 alone', md5);
+  row('raw write + fdatasync', rawWrite);
+  row('cairn PUT (md5+RS+bitrot)', put, rawWrite);
+  row('raw read', rawRead);
+  row('cairn GET (verify+decode)', get, rawRead);
+  console.log(`PUT vs MD5 alone: ${(md5.ms / put.ms).toFixed(2)} ×`);
+}
+
+async function small(ol: ObjectLayer): Promise<void> {
+  console.log(`\n# small: ${SMALL} × 4 KiB, ${CONCURRENCY} concurrent`);
+  const data = Buffer.alloc(4096, 1);
+  const put = await timed(() =>
+    pool(SMALL, CONCURRENCY, (i) => ol.putObject('bench', `s/${i}`, Readable.from([data]), { size: 4096 }).then(() => {})),
+  );
+  const get = await timed(() =>
+    pool(SMALL, CONCURRENCY, async (i) => {
+      if ((await drain((await ol.getObject('bench', `s/${i}`)).stream)) !== 4096) throw new Error('short read');
+    }),
+  );
+  const head = await timed(() => pool(SMALL, CONCURRENCY, (i) => ol.headObject('bench', `s/${i}`).then(() => {})));
+  console.log(`4 KiB PUT   ${rate(SMALL, put)}`);
+  console.log(`4 KiB GET   ${rate(SMALL, get)}`);
+  console.log(`HEAD        ${rate(SMALL, head)}`);
+}
+
+const listKey = (i: number) => `k/${String(i).padStart(9, '0')}`;
+
+async function list(ol: ObjectLayer): Promise<void> {
+  console.log(`\n# list: ${LIST_KEYS} flat keys (empty objects)`);
+  await ol.makeBucket('list');
+  const empty = Buffer.alloc(0);
+  const fill = await timed(() =>
+    pool(LIST_KEYS, 256, (i) => ol.putObject('list', listKey(i), Readable.from([empty]), { size: 0 }).then(() => {})),
+  );
+  console.log(`fill (empty PUTs, 256 concurrent) ${rate(LIST_KEYS, fill)}   (${(fill.ms / 1000).toFixed(1)} s)`);
+
+  // Pages from the middle: latency should follow the page size, not the bucket size.
+  const pageMs: number[] = [];
+  let pageCpu = 0;
+  for (let p = 0; p < PAGES; p++) {
+    const at = Math.floor(LIST_KEYS / 2 - 500 * PAGES + p * 1000);
+    const t = await timed(async () => {
+      const r = await ol.listObjects('list', { after: listKey(Math.max(0, at)), maxKeys: 1000 });
+      if (r.objects.length !== Math.min(1000, LIST_KEYS - Math.max(0, at) - 1)) throw new Error('bad page');
+    });
+    pageMs.push(t.ms);
+    pageCpu += t.cpuUs;
+  }
+  pageMs.sort((a, b) => a - b);
+  const med = pageMs[pageMs.length >> 1]!;
+  console.log(
+    `1000-key page from the middle: median ${med.toFixed(2)} ms, min ${pageMs[0]!.toFixed(2)} ms, ` +
+      `${(pageCpu / PAGES / 1000).toFixed(2)} ms CPU/page`,
+  );
+
+  let listed = 0;
+  const walk = await timed(async () => {
+    let after: string | undefined;
+    for (;;) {
+      const r = await ol.listObjects('list', { maxKeys: 1000, ...(after ? { after } : {}) });
+      listed += r.objects.length;
+      if (!r.isTruncated) break;
+      after = r.nextAfter;
+    }
+  });
+  if (listed !== LIST_KEYS) throw new Error(`listed ${listed} of ${LIST_KEYS}`);
+  console.log(
+    `full walk in pages of 1000: ${((listed / walk.ms) * 1000).toFixed(0)} keys/s wall, ` +
+      `${((listed / walk.cpuUs) * 1e6).toFixed(0)} keys/s per CPU second`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -50,83 +190,12 @@ async function main(): Promise<void> {
   try {
     const ol = await openObjectLayer({ drives, standardParity: 2 });
     const t = ol.topology().sets[0]!;
-    console.log(`set: ${t.dataShards}+${t.parityShards}, ${N} × 64 MiB objects`);
+    console.log(`set: ${t.dataShards}+${t.parityShards}, mode ${MODE}`);
     await ol.makeBucket('bench');
-
-    const md5Ms = await timed(async () => {
-      for (let i = 0; i < N; i++) {
-        const h = createHash('md5');
-        for (let o = 0; o < OBJECT; o += MiB) h.update(chunk);
-        h.digest();
-      }
-    });
-    const putMs = await timed(async () => {
-      for (let i = 0; i < N; i++) await ol.putObject('bench', `big-${i}`, body(OBJECT), { size: OBJECT });
-    });
-    const getMs = await timed(async () => {
-      for (let i = 0; i < N; i++) await pipeline((await ol.getObject('bench', `big-${i}`)).stream, sink());
-    });
-    // Raw: the same bytes as plain files spread over the same drive dirs, fsynced.
-    const rawWriteMs = await timed(async () => {
-      for (let i = 0; i < N; i++) {
-        const path = join(drives[i % drives.length]!, `raw-${i}`);
-        await pipeline(body(OBJECT), createWriteStream(path));
-        const fh = await open(path, 'r+');
-        await fh.datasync();
-        await fh.close();
-      }
-    });
-    const rawReadMs = await timed(async () => {
-      for (let i = 0; i < N; i++) await pipeline(createReadStream(join(drives[i % drives.length]!, `raw-${i}`)), sink());
-    });
-    const total = N * OBJECT;
-    const row = (name: string, ms: number, base?: number) =>
-      console.log(`${name.padEnd(26)} ${mbps(total, ms).toFixed(0).padStart(6)} MB/s${base ? `  (${(base / ms).toFixed(2)} × raw)` : ''}`);
-    row('MD5 alone', md5Ms);
-    row('raw write + fdatasync', rawWriteMs);
-    row('cairn PUT (md5+RS+bitrot)', putMs, rawWriteMs);
-    row('raw read', rawReadMs);
-    row('cairn GET (verify+decode)', getMs, rawReadMs);
-    console.log(`PUT vs MD5 alone: ${(md5Ms / putMs).toFixed(2)} ×`);
-    console.log(`peak RSS so far: ${(peakRss / MiB).toFixed(0)} MiB`);
-
-    // Small objects, 64 in flight.
-    const small = Buffer.alloc(4096, 1);
-    const pool = async (count: number, fn: (i: number) => Promise<void>) => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 64 }, async () => {
-          while (next < count) await fn(next++);
-        }),
-      );
-    };
-    const sPut = await timed(() => pool(SMALL, (i) => ol.putObject('bench', `s/${i}`, Readable.from([small]), { size: 4096 }).then(() => {})));
-    const sGet = await timed(() => pool(SMALL, async (i) => void (await pipeline((await ol.getObject('bench', `s/${i}`)).stream, sink()))));
-    console.log(`4 KiB PUT, 64 concurrent: ${((SMALL / sPut) * 1000).toFixed(0)} ops/s`);
-    console.log(`4 KiB GET, 64 concurrent: ${((SMALL / sGet) * 1000).toFixed(0)} ops/s`);
-
-    // Listing: a page from the middle of a big bucket, and the whole bucket.
-    await ol.makeBucket('list');
-    const empty = Buffer.alloc(0);
-    const fillMs = await timed(() => pool(LIST_KEYS, (i) => ol.putObject('list', `k/${String(i).padStart(8, '0')}`, Readable.from([empty]), { size: 0 }).then(() => {})));
-    const pageMs = await timed(async () => {
-      const r = await ol.listObjects('list', { after: `k/${String(LIST_KEYS >> 1).padStart(8, '0')}`, maxKeys: 1000 });
-      if (r.objects.length !== Math.min(1000, LIST_KEYS - (LIST_KEYS >> 1) - 1)) throw new Error('bad page');
-    });
-    let listed = 0;
-    const allMs = await timed(async () => {
-      let after: string | undefined;
-      for (;;) {
-        const r = await ol.listObjects('list', { maxKeys: 1000, ...(after ? { after } : {}) });
-        listed += r.objects.length;
-        if (!r.isTruncated) break;
-        after = r.nextAfter;
-      }
-    });
-    console.log(`listing: filled ${LIST_KEYS} keys at ${((LIST_KEYS / fillMs) * 1000).toFixed(0)} puts/s`);
-    console.log(`listing: one 1000-key page from the middle: ${pageMs.toFixed(1)} ms`);
-    console.log(`listing: all ${listed} keys in pages of 1000: ${((listed / allMs) * 1000).toFixed(0)} keys/s`);
-    console.log(`peak RSS: ${(peakRss / MiB).toFixed(0)} MiB`);
+    if (MODE === 'all' || MODE === 'large') await large(ol, drives);
+    if (MODE === 'all' || MODE === 'small') await small(ol);
+    if (MODE === 'all' || MODE === 'list') await list(ol);
+    console.log(`\npeak RSS: ${(peakRss / MiB).toFixed(0)} MiB`);
     await ol.close();
   } finally {
     clearInterval(sampler);

@@ -1,0 +1,64 @@
+/**
+ * Smoke test of `npm run bench`: the compiled CLI, for about a second per target,
+ * against a Cairn it starts itself and the no-op baseline. Asserts the shape of
+ * the JSON report and that nothing failed; never asserts a speed.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const CLI = resolve(import.meta.dirname, '../dist/bench/cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Stats {
+  ops: number;
+  errors: number;
+  mbps: number;
+  opsPerS: number;
+  latencyMs: { p50: number; p90: number; p99: number };
+  ttfbMs: { p50: number; p99: number };
+  byOp: Record<string, { ops: number; errors: number }>;
+  timeline: { t: number; ops: number; bytes: number }[];
+}
+interface Report {
+  machine: { cpus: number };
+  primary: string;
+  results: { target: string; workload: string; stats?: Stats; server?: { peakRssBytes: number | null; cpuPercentAvg: number | null } | null }[];
+  ratios: { case: string; unit: string; cairn: number; baselines: Record<string, { value: number; ratio: number }> }[];
+}
+
+describe('npm run bench (smoke)', () => {
+  it('runs a mixed workload against Cairn and the no-op server and writes a complete JSON report and plot', () => {
+    expect(existsSync(CLI), 'dist/bench/cli.js missing: run `npm run build` (npm test does it)').toBe(true);
+    const json = join(dir, 'report.json');
+    const svg = join(dir, 'plot.svg');
+    const run = spawnSync(
+      process.execPath,
+      [CLI, '--workload', 'mixed', '--size', '8KiB', '--concurrency', '4', '--duration', '1s', '--objects', '20', '--drive-count', '4', '--baselines', 'noop', '--json', json, '--plot', svg],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' } },
+    );
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain('ratios');
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    expect(report.primary).toBe('cairn');
+    expect(report.machine.cpus).toBeGreaterThan(0);
+    expect(report.results.map((r) => r.target)).toEqual(['cairn', 'noop']);
+    for (const r of report.results) {
+      const s = r.stats!;
+      expect(s.ops).toBeGreaterThan(0);
+      expect(s.errors, JSON.stringify(s)).toBe(0);
+      for (const k of ['p50', 'p90', 'p99'] as const) expect(s.latencyMs[k]).toBeGreaterThan(0);
+      expect(s.ttfbMs.p99).toBeGreaterThan(0);
+      expect(Object.keys(s.byOp).sort()).toEqual(expect.arrayContaining(['GET', 'PUT', 'STAT']));
+      expect(s.timeline.length).toBeGreaterThan(0);
+      expect(r.server?.peakRssBytes).toBeGreaterThan(0);
+      expect(r.server?.cpuPercentAvg).not.toBeNull();
+    }
+    expect(report.ratios).toHaveLength(1);
+    expect(report.ratios[0]!.baselines.noop!.ratio).toBeGreaterThan(0);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
+  }, 60_000);
+});
