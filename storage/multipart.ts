@@ -231,6 +231,8 @@ export class MultipartOps {
     const { set, upload } = this.resolveUpload(bucket, key, uploadId);
     const marker = opts.partNumberMarker ?? 0;
     const max = Math.max(0, Math.min(1000, opts.maxParts ?? 1000));
+    // maxParts 0 asks only for the upload record (UploadPart does, per part): skip scanning parts.
+    if (max === 0) return { upload: uploadInfo(upload), parts: [], isTruncated: false };
     const all = this.resolveParts(set, upload).filter((p) => p.number > marker);
     const page = all.slice(0, max);
     const isTruncated = all.length > page.length;

@@ -186,6 +186,7 @@ export class ErasureObjectLayer implements ObjectLayer {
     return this.track(async () => {
       checkAborted(opts.signal);
       this.requireBucket(bucket);
+      await this.abortUploadsOfEmptyBucket(bucket, opts.signal);
       for (const set of this.sets) {
         const holders = set.drives.filter((d) => {
           try {
@@ -201,6 +202,26 @@ export class ErasureObjectLayer implements ObjectLayer {
       const ok = results.filter((r) => r?.ok).length;
       if (ok < this.bucketQuorum()) throw writeQuorumNotReached(ok, this.bucketQuorum());
     });
+  }
+
+  /**
+   * Incomplete multipart uploads do not keep a bucket alive (AWS, RGW and MinIO
+   * all delete a bucket that holds only uploads): once no object is listed,
+   * abort them so the emptiness check below sees only real content.
+   */
+  private async abortUploadsOfEmptyBucket(bucket: string, signal?: AbortSignal): Promise<void> {
+    const objects = await listObjectsInSets(this.sets, bucket, { maxKeys: 1 });
+    if (objects.objects.length > 0 || objects.commonPrefixes.length > 0) return;
+    for (;;) {
+      checkAborted(signal);
+      const page = await this.multipart.listUploads(bucket, { maxUploads: 1000 });
+      for (const u of page.uploads) {
+        await this.multipart.abort(bucket, u.key, u.uploadId).catch((err: unknown) => {
+          if (!(err instanceof ObjectLayerError && err.code === 'UploadNotFound')) throw err;
+        });
+      }
+      if (!page.isTruncated) return;
+    }
   }
 
   // ---- objects ---------------------------------------------------------------

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type ServerConfig } from './core/config.js';
+import { createLogger } from './core/logger.js';
+import type { RunningCairn } from './main.js';
+import { expandDrivePattern } from './storage/drive-pattern.js';
+
+/** `cairn <command>`: argument parsing and process lifecycle. Wiring is in main.ts. */
+
+const USAGE = `Usage: cairn server [flags] DIR...
+
+  DIR may use MinIO ellipsis notation: /data{1...6} is /data1 ... /data6.
+
+Flags:
+  --address HOST:PORT   listen address (default :9000 = all interfaces; env CAIRN_ADDRESS)
+  --dev                 development mode: drives ./data/d1..d4 when none are given,
+                        default credentials cairnadmin/cairnadmin
+  --domain D[,D...]     virtual-host domains, BUCKET.D (env CAIRN_DOMAIN)
+  --region R            region (default us-east-1; env CAIRN_REGION)
+  --log-level L         fatal|error|warn|info|debug|trace|silent (env CAIRN_LOG_LEVEL)
+  --workers N           worker processes (only 1 is supported for now)
+
+Environment (flags win over these):
+  CAIRN_ROOT_USER, CAIRN_ROOT_PASSWORD      root credentials (required unless --dev)
+  CAIRN_STORAGE_CLASS_STANDARD=EC:N         parity for STANDARD
+  CAIRN_STORAGE_CLASS_RRS=EC:N              parity for REDUCED_REDUNDANCY
+  CAIRN_VOLUMES                             drives, space-separated, when none are given
+  CAIRN_ADDRESS, CAIRN_DOMAIN, CAIRN_REGION, CAIRN_LOG_LEVEL, CAIRN_WORKERS
+`;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function parseServerArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): ServerConfig {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      address: { type: 'string' },
+      dev: { type: 'boolean' },
+      domain: { type: 'string' },
+      region: { type: 'string' },
+      'log-level': { type: 'string' },
+      workers: { type: 'string' },
+    },
+  });
+  return loadConfig(
+    {
+      address: values.address,
+      drives: positionals,
+      dev: values.dev,
+      domain: values.domain,
+      region: values.region,
+      logLevel: values['log-level'],
+      workers: values.workers,
+    },
+    env,
+    (arg) => expandDrivePattern(arg).map((p) => resolve(p)),
+  );
+}
+
+async function server(argv: string[]): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = parseServerArgs(argv, process.env);
+  } catch (err) {
+    const msg = err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+      ? (err as Error).message
+      : String(err);
+    process.stderr.write(`cairn: ${msg}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  // Loaded only now: storage, fastify and the codecs take a while to import, and
+  // a configuration error or --help should answer at once.
+  const { banner, startCairn } = await import('./main.js');
+  const logger = createLogger({ level: config.logLevel });
+  if (config.workers > 1) logger.warn({ workers: config.workers }, 'multi-worker mode is not implemented yet; running 1 worker');
+
+  let running: RunningCairn;
+  try {
+    running = await startCairn(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start');
+    process.stderr.write(`cairn: cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(banner(config, running.objects.topology(), running.url, running.port).join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    // A stuck request must not keep the process alive forever.
+    const deadline = setTimeout(() => {
+      logger.error('shutdown did not finish in 30 s; exiting');
+      process.exit(1);
+    }, 30_000);
+    deadline.unref();
+    running.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'server':
+      return server(rest);
+    case '--version':
+    case 'version':
+      process.stdout.write(`cairn ${version()}\n`);
+      return;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`cairn: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      process.exit(2);
+  }
+}
+
+await main(process.argv.slice(2));

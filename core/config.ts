@@ -1,0 +1,182 @@
+import { CairnError } from './errors.js';
+
+/**
+ * Server configuration: every input (flags, then environment, then defaults)
+ * resolved and validated once into an all-required, frozen object. Nothing else
+ * in Cairn reads process.env for settings.
+ */
+
+export class ConfigError extends CairnError<'InvalidConfig'> {
+  constructor(message: string) {
+    super('InvalidConfig', message);
+  }
+}
+
+export interface ListenAddress {
+  /** '' means every interface. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ServerConfig {
+  readonly address: ListenAddress;
+  /** Drive directories, ellipsis patterns already expanded. */
+  readonly drives: readonly string[];
+  /** Virtual-host domains: `bucket.<domain>` addresses a bucket. */
+  readonly domains: readonly string[];
+  readonly region: string;
+  readonly logLevel: LogLevel;
+  readonly rootUser: string;
+  readonly rootPassword: string;
+  /** True when the default credentials are in use (dev mode); the banner warns. */
+  readonly defaultCredentials: boolean;
+  readonly dev: boolean;
+  /** Worker processes requested. Only 1 is run today; see main.ts. */
+  readonly workers: number;
+  /** Parity drives per erasure set for each storage class; undefined = storage default. */
+  readonly standardParity: number | undefined;
+  readonly reducedParity: number | undefined;
+  /** Incomplete multipart uploads older than this are aborted in the background; 0 = never. */
+  readonly multipartExpiryMs: number;
+}
+
+/** What the command line may set. Every field is optional; flags override the environment. */
+export interface ConfigInput {
+  address?: string;
+  drives?: readonly string[];
+  domain?: string;
+  region?: string;
+  logLevel?: string;
+  workers?: string | number;
+  dev?: boolean;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_ADDRESS = ':9000';
+export const DEV_DRIVES = ['./data/d1', './data/d2', './data/d3', './data/d4'];
+export const DEV_CREDENTIALS = { user: 'cairnadmin', password: 'cairnadmin' } as const;
+
+/**
+ * Resolve and validate. `expandDrives` turns one argument (possibly a
+ * `/d{1...6}` pattern) into directories; it lives in storage/, which core may
+ * not import, so the caller passes it in.
+ */
+export function loadConfig(
+  input: ConfigInput,
+  env: Readonly<Record<string, string | undefined>>,
+  expandDrives: (arg: string) => string[] = (a) => [a],
+): ServerConfig {
+  const dev = input.dev ?? false;
+  const address = parseAddress(input.address ?? env.CAIRN_ADDRESS ?? DEFAULT_ADDRESS);
+
+  let driveArgs = input.drives ?? [];
+  if (driveArgs.length === 0) {
+    const fromEnv = env.CAIRN_VOLUMES?.trim();
+    if (fromEnv) driveArgs = fromEnv.split(/\s+/);
+  }
+  if (driveArgs.length === 0 && dev) driveArgs = DEV_DRIVES;
+  if (driveArgs.length === 0) throw new ConfigError('no drives given: cairn server [flags] DIR... (or --dev)');
+  const drives = driveArgs.flatMap((a) => {
+    try {
+      return expandDrives(a);
+    } catch (err) {
+      throw new ConfigError(`bad drive argument ${JSON.stringify(a)}: ${(err as Error).message}`);
+    }
+  });
+  if (new Set(drives).size !== drives.length) throw new ConfigError('the same drive is listed twice');
+
+  const domains = (input.domain ?? env.CAIRN_DOMAIN ?? '')
+    .split(',')
+    .map((d) => d.trim().toLowerCase().replace(/\.$/, ''))
+    .filter((d) => d.length > 0);
+  for (const d of domains) {
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(d)) throw new ConfigError(`invalid domain ${JSON.stringify(d)}`);
+  }
+
+  const region = input.region ?? env.CAIRN_REGION ?? 'us-east-1';
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`invalid region ${JSON.stringify(region)}`);
+
+  const logLevel = (input.logLevel ?? env.CAIRN_LOG_LEVEL ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`invalid log level ${JSON.stringify(logLevel)} (one of ${LOG_LEVELS.join(', ')})`);
+  }
+
+  let rootUser = env.CAIRN_ROOT_USER ?? '';
+  let rootPassword = env.CAIRN_ROOT_PASSWORD ?? '';
+  let defaultCredentials = false;
+  if (!rootUser && !rootPassword && dev) {
+    rootUser = DEV_CREDENTIALS.user;
+    rootPassword = DEV_CREDENTIALS.password;
+    defaultCredentials = true;
+  }
+  if (!rootUser || !rootPassword) {
+    throw new ConfigError('CAIRN_ROOT_USER and CAIRN_ROOT_PASSWORD must be set (or run with --dev)');
+  }
+  // Same bounds as MinIO: short keys are guessable, and SigV4 forbids nothing shorter anyway.
+  if (rootUser.length < 3 || !/^[\x21-\x7e]+$/.test(rootUser)) {
+    throw new ConfigError('CAIRN_ROOT_USER must be at least 3 printable ASCII characters without spaces');
+  }
+  if (rootPassword.length < 8) throw new ConfigError('CAIRN_ROOT_PASSWORD must be at least 8 characters');
+
+  const workersRaw = input.workers ?? env.CAIRN_WORKERS ?? 1;
+  const workers = Number(workersRaw);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    throw new ConfigError(`invalid worker count ${JSON.stringify(workersRaw)}`);
+  }
+
+  const standardParity = parseStorageClass('CAIRN_STORAGE_CLASS_STANDARD', env.CAIRN_STORAGE_CLASS_STANDARD);
+  const reducedParity = parseStorageClass('CAIRN_STORAGE_CLASS_RRS', env.CAIRN_STORAGE_CLASS_RRS);
+  if (standardParity !== undefined && reducedParity !== undefined && reducedParity > standardParity) {
+    throw new ConfigError('CAIRN_STORAGE_CLASS_RRS parity must not exceed CAIRN_STORAGE_CLASS_STANDARD parity');
+  }
+
+  const multipartExpiryMs = parseDuration('CAIRN_MULTIPART_EXPIRY', env.CAIRN_MULTIPART_EXPIRY ?? DEFAULT_MULTIPART_EXPIRY);
+
+  return Object.freeze({
+    address: Object.freeze(address),
+    drives: Object.freeze(drives),
+    domains: Object.freeze(domains),
+    region,
+    logLevel: logLevel as LogLevel,
+    rootUser,
+    rootPassword,
+    defaultCredentials,
+    dev,
+    workers,
+    standardParity,
+    reducedParity,
+    multipartExpiryMs,
+  });
+}
+
+/** One day, as MinIO's default for stale uploads. */
+export const DEFAULT_MULTIPART_EXPIRY = '24h';
+
+/** `90s`, `30m`, `24h`, `7d`, `500ms`; a bare number is seconds; `0` or `off` disables. */
+export function parseDuration(name: string, v: string): number {
+  const s = v.trim().toLowerCase();
+  if (s === 'off' || s === '0') return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s);
+  if (!m) throw new ConfigError(`${name} must be a duration like 90s, 30m, 24h or 7d, got ${JSON.stringify(v)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** `host:port`, `:port` (all interfaces), `[v6]:port`. */
+export function parseAddress(s: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s.trim());
+  if (!m) throw new ConfigError(`invalid address ${JSON.stringify(s)} (expected HOST:PORT or :PORT)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`invalid port in ${JSON.stringify(s)}`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** `EC:N` → N. */
+export function parseStorageClass(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const m = /^EC:(\d{1,2})$/i.exec(v.trim());
+  if (!m) throw new ConfigError(`${name} must look like EC:N, got ${JSON.stringify(v)}`);
+  return Number(m[1]);
+}

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../core/logger.js';
+import type { ObjectLayer } from '../storage/object-layer.js';
+import type { AuthContext, CredentialStore } from './auth/index.js';
+import type { RoutedRequest } from './router.js';
+
+/** What the S3 front end is built from; main.ts provides the concrete pieces. */
+export interface ServerDeps {
+  objects: ObjectLayer;
+  credentials: CredentialStore;
+  region: string;
+  domains: readonly string[];
+  logger: Logger;
+  /** Constant x-amz-id-2 for this node (AWS sends an opaque host id). */
+  hostId: string;
+}
+
+/** Everything a handler needs about the one request it serves. Built once per request in app.ts. */
+export interface RequestContext {
+  readonly deps: ServerDeps;
+  readonly requestId: string;
+  /** Child of the process logger carrying the request id. */
+  readonly log: Logger;
+  /** Fires when the client goes away before the response is complete; passed to every storage call. */
+  readonly signal: AbortSignal;
+  readonly req: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly routed: RoutedRequest;
+  readonly auth: AuthContext;
+}
+
+/** Owner shown in listings: one root identity for now (IAM is a later issue). */
+export function ownerOf(accessKey: string): { id: string; displayName: string } {
+  // A canonical user id is 64 hex characters, opaque and stable per identity.
+  return { id: createHash('sha256').update(`cairn-owner:${accessKey}`).digest('hex'), displayName: accessKey };
+}
+
+/**
+ * Tell a client that sent `Expect: 100-continue` to go ahead. Called only by
+ * handlers that are about to read the body, after authentication, so a
+ * rejected PUT is answered without the client ever sending its payload.
+ */
+export function continueIfExpected(ctx: RequestContext): void {
+  const expect = ctx.req.headers.expect;
+  const res = ctx.reply.raw as typeof ctx.reply.raw & { _sent100?: boolean };
+  if (typeof expect === 'string' && expect.toLowerCase() === '100-continue' && !res._sent100 && !res.headersSent) {
+    res.writeContinue();
+  }
+}
+
+export function sendXml(ctx: RequestContext, body: string, status = 200): void {
+  ctx.reply.code(status).header('content-type', 'application/xml').send(body);
+}

@@ -1,0 +1,135 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { Readable } from 'node:stream';
+import { S3Error } from './s3-error.js';
+
+/**
+ * XML in and out. Responses are built by hand (a tiny tree → string builder:
+ * faster than a generic library and the escaping is ours to get right);
+ * request bodies are parsed with fast-xml-parser after a size cap and a
+ * DOCTYPE ban (no entity expansion, no external entities, ever).
+ */
+
+export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
+/** A child is an element: [name, content]. Content is text, or a list of children. Undefined children are skipped. */
+export type XmlChild = readonly [string, XmlContent] | undefined | false;
+export type XmlContent = string | number | boolean | Date | readonly XmlChild[];
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/**
+ * Escape text for element content and attribute values. Control characters
+ * (and CR/LF/TAB, which XML parsers would otherwise normalise away) become
+ * numeric references so a key with `\r` or `\x01` comes back byte-identical.
+ * Such references are not strictly XML 1.0, as with AWS; clients that need
+ * exact keys use encoding-type=url.
+ */
+export function escapeXml(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[&<>"'\x00-\x1f\x7f\ufffe\uffff]/g, (c) => ESCAPES[c] ?? `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
+}
+
+function textOf(v: string | number | boolean | Date): string {
+  if (v instanceof Date) return v.toISOString();
+  return escapeXml(String(v));
+}
+
+function render(out: string[], name: string, content: XmlContent): void {
+  if (Array.isArray(content)) {
+    out.push('<', name, '>');
+    for (const child of content as readonly XmlChild[]) if (child) render(out, child[0], child[1]);
+    out.push('</', name, '>');
+  } else {
+    const text = textOf(content as string | number | boolean | Date);
+    out.push('<', name, '>', text, '</', name, '>');
+  }
+}
+
+/** A whole document: declaration + root element carrying the S3 namespace. */
+export function xmlDocument(root: string, children: readonly XmlChild[], xmlns: string | null = S3_XMLNS): string {
+  const out: string[] = [DECLARATION, '<', root, xmlns ? ` xmlns="${xmlns}"` : '', '>'];
+  for (const child of children) if (child) render(out, child[0], child[1]);
+  out.push('</', root, '>');
+  return out.join('');
+}
+
+/** A root element with only text (GetBucketLocation's LocationConstraint). */
+export function xmlTextDocument(root: string, text: string): string {
+  return `${DECLARATION}<${root} xmlns="${S3_XMLNS}">${escapeXml(text)}</${root}>`;
+}
+
+export const MAX_XML_BODY = 1 << 20;
+
+/**
+ * Read a request body meant to be XML, refusing more than `limit` bytes
+ * (the rest is never buffered; the caller's error closes the exchange).
+ */
+export async function readCappedBody(stream: Readable, limit = MAX_XML_BODY): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > limit) {
+      stream.destroy();
+      throw new S3Error('MaxMessageLengthExceeded', 400, 'Your request was too big.');
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+export const malformedXml = () =>
+  new S3Error(
+    'MalformedXML',
+    400,
+    'The XML you provided was not well-formed or did not validate against our published schema.',
+  );
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  parseTagValue: false,
+  trimValues: false,
+  // Only the five predefined entities and numeric references (&#xD; is how SDKs send CR in a key);
+  // an entity map here (rather than `true`) keeps HTML names like &nbsp; undecoded.
+  // DOCTYPEs are refused before parsing, so no document can define its own.
+  processEntities: true,
+  htmlEntities: { amp: '&', apos: "'", gt: '>', lt: '<', quot: '"' } as unknown as boolean,
+});
+
+/**
+ * Parse `body` and return the element named `root` (namespace prefix ignored),
+ * as fast-xml-parser's plain object. MalformedXML for anything that is not a
+ * well-formed document with that root.
+ */
+export function parseXml(body: Buffer, root: string): unknown {
+  const text = body.toString('utf8');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw malformedXml();
+  if (XMLValidator.validate(text) !== true) throw malformedXml();
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(text) as Record<string, unknown>;
+  } catch {
+    throw malformedXml();
+  }
+  if (!Object.hasOwn(doc, root)) throw malformedXml();
+  return doc[root];
+}
+
+/** Text of an element the parser produced: strings pass, empty elements ('') pass, anything else is malformed. */
+export function xmlText(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw malformedXml();
+}
+
+/** One element or many → always a list. */
+export function xmlList(v: unknown): unknown[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
