@@ -4,9 +4,9 @@ import { deleteObjects } from './handlers/delete-objects.js';
 import { listObjectsV1, listObjectsV2 } from './handlers/list.js';
 import { deleteObject, getObject, headObject, putObject } from './handlers/object.js';
 import { copyObject, uploadPartCopy } from './handlers/copy.js';
+import { completeMultipartUpload } from './handlers/multipart-complete.js';
 import {
   abortMultipartUpload,
-  completeMultipartUpload,
   createMultipartUpload,
   listMultipartUploads,
   listParts,

@@ -141,6 +141,10 @@ describe('multipart upload', () => {
     expect([f.name, f.status]).toEqual(['InvalidPart', 400]);
     f = await failure(complete([]));
     expect([f.name, f.status]).toEqual(['MalformedXML', 400]);
+    f = await failure(
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MpuObjectSize: 9, MultipartUpload: { Parts: [small1] } })),
+    );
+    expect([f.name, f.status]).toEqual(['InvalidRequest', 400]);
     f = await failure(complete([small1], '3c8a58a1-0000-4000-8000-000000000000'));
     expect([f.name, f.status]).toEqual(['NoSuchUpload', 404]);
     f = await failure(complete([small1], 'not-an-upload-id'));
@@ -156,7 +160,15 @@ describe('multipart upload', () => {
     expect([f.name, f.status]).toEqual(['NoSuchUpload', 404]);
 
     // A single small part is a valid (last) part; a part listed twice counts once, with its last ETag.
-    const ok = await complete([{ PartNumber: 1, ETag: small2.ETag }, small1]);
+    const ok = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key,
+        UploadId,
+        MpuObjectSize: 8,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: small2.ETag }, small1] },
+      }),
+    );
     expect(ok.ETag).toBe(multipartEtag([Buffer.from('tiny one')]));
     expect((await bodyOf(Key)).body.toString()).toBe('tiny one');
     // Retrying a completion that succeeded answers the same result; other parts do not.
