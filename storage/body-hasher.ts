@@ -26,27 +26,43 @@ export class BodyHasher extends Transform {
     if (checksumRequest) this.checksum = createChecksum(checksumRequest.algorithm);
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+  /** Counts and hashes one chunk; throws EntityTooLarge / IncompleteBody. Also usable without piping. */
+  feed(chunk: Buffer): void {
     this.bytes += chunk.length;
     if (this.bytes > this.maxSize) {
-      return cb(new ObjectLayerError('EntityTooLarge', `body exceeds the maximum of ${this.maxSize} bytes`));
+      throw new ObjectLayerError('EntityTooLarge', `body exceeds the maximum of ${this.maxSize} bytes`);
     }
     if (this.declaredSize !== undefined && this.bytes > this.declaredSize) {
-      return cb(new ObjectLayerError('IncompleteBody', `body is longer than the declared ${this.declaredSize} bytes`));
+      throw new ObjectLayerError('IncompleteBody', `body is longer than the declared ${this.declaredSize} bytes`);
     }
     this.md5.update(chunk);
     this.checksum?.update(chunk);
+  }
+
+  /** The body ended: checks the declared size and finishes the digests. */
+  finishBody(): void {
+    if (this.declaredSize !== undefined && this.bytes !== this.declaredSize) {
+      throw new ObjectLayerError('IncompleteBody', `body has ${this.bytes} bytes, ${this.declaredSize} were declared`);
+    }
+    this.md5Digest = this.md5.digest();
+    this.checksumDigest = this.checksum?.digest();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.feed(chunk);
+    } catch (err) {
+      return cb(err as Error);
+    }
     cb(null, chunk);
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.declaredSize !== undefined && this.bytes !== this.declaredSize) {
-      return cb(
-        new ObjectLayerError('IncompleteBody', `body has ${this.bytes} bytes, ${this.declaredSize} were declared`),
-      );
+    try {
+      this.finishBody();
+    } catch (err) {
+      return cb(err as Error);
     }
-    this.md5Digest = this.md5.digest();
-    this.checksumDigest = this.checksum?.digest();
     cb();
   }
 

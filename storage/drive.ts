@@ -33,6 +33,12 @@ export type CommitPartResult =
   | { status: 'superseded' }
   | { status: 'upload-missing' };
 
+/** A record as one drive stores it (prepareObjectRecord), and its list entry. */
+export interface EncodedObject {
+  value: Buffer;
+  entry: Buffer;
+}
+
 export interface ScanItem<T> {
   key: string;
   value: T;
@@ -60,23 +66,34 @@ export interface Drive {
   bucketHasContent(bucket: string): boolean;
 
   getObject(bucket: string, key: string): ObjectRecord | undefined;
-  /** Compare-and-put in one transaction: conditions, then keep the greater version. */
+  /** The stored record bytes (a copy; metadata-record.ts decodes them). */
+  getObjectRaw(bucket: string, key: string): Buffer | undefined;
+  /** Modification time of the stored record, read from its small list entry. */
+  getModTime(bucket: string, key: string): number | undefined;
+  /** The stored list entry as a latin1 string (decodeListEntryLatin1), as scanObjects yields them. */
+  getListEntry(bucket: string, key: string): string | undefined;
+  /**
+   * Compare-and-put in one transaction: conditions, then keep the greater version.
+   * `encoded` (prepareObjectRecord of `rec`) saves encoding the record once per drive.
+   */
   commitObject(
     bucket: string,
     key: string,
     rec: ObjectRecord,
-    opts?: { conditions?: WriteConditions; completeUpload?: string },
+    opts?: { conditions?: WriteConditions; completeUpload?: string; encoded?: EncodedObject },
   ): Promise<CommitObjectResult>;
   /** Rollback: if the current record is `ours`, put `previous` back (or remove the key). */
   restoreObject(bucket: string, key: string, ours: VersionIdentity, previous?: ObjectRecord): Promise<void>;
   /** Remove the record (only `expect` if given); returns what was removed. */
   deleteObject(bucket: string, key: string, expect?: VersionIdentity): Promise<ObjectRecord | undefined>;
   /**
-   * Encoded list entries (decodeListEntry) with key bytes ≥ start and key starting with prefix,
-   * in UTF-8 byte order. Raw so a merge can compare drives' entries without decoding each.
-   * Lazy: call return() when done.
+   * List entries with key bytes ≥ start and key starting with prefix, in UTF-8
+   * byte order. Each value is the encoded entry as a latin1 string
+   * (decodeListEntryLatin1): equal versions give equal strings, so a merge
+   * compares drives with `===` and decodes only what it lists, and no Buffer
+   * is made per drive per key. Lazy: call return() on the iterator when done.
    */
-  scanObjects(bucket: string, start: Buffer, prefix: string): IterableIterator<ScanItem<Buffer>>;
+  scanObjects(bucket: string, start: Buffer, prefix: string): Iterable<ScanItem<string>>;
 
   putUpload(rec: UploadRecord): Promise<void>;
   getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined;

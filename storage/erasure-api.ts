@@ -9,6 +9,9 @@ export { createErasureWriter } from '../erasure/encoder.js';
 export { createErasureReader } from '../erasure/decoder.js';
 export { MemoryShardReader, MemoryShardWriter } from '../erasure/memory-shards.js';
 export { loadCodec, getCodec } from '../erasure/codecs.js';
+export { PortableRonomonCodec } from '../erasure/codec-portable.js';
+export { encodeShardHeader, shardLengthFor, SHARD_HEADER_SIZE } from '../erasure/shard-format.js';
+export { bitrotHashInto, bitrotHashSize, bitrotVerify } from '../erasure/bitrot.js';
 import { ErasureError } from '../erasure/errors.js';
 
 /** ErasureError → ObjectLayerError; AbortError → Aborted; others unchanged. */

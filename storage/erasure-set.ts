@@ -6,16 +6,20 @@ import type { BitrotAlgorithm, ErasureCodec, ErasureLayout, ShardReader, ShardWr
 import { AdaptiveSink } from './adaptive-sink.js';
 import { BodyHasher } from './body-hasher.js';
 import type { Drive, RemovedUpload } from './drive.js';
-import {
-  createErasureReader,
-  createErasureWriter,
-  getCodec,
-  MemoryShardReader,
-  MemoryShardWriter,
-  translateError,
-} from './erasure-api.js';
+import { createErasureReader, createErasureWriter, getCodec, MemoryShardReader, translateError } from './erasure-api.js';
+import { decodeInlineShards, encodeInlineShards, fitsOneStripe } from './inline-shards.js';
+import { readSmallBody } from './small-body.js';
 import { ObjectLayerError, readQuorumNotReached, writeQuorumNotReached } from './errors.js';
-import { compareVersions, sameVersion, type ObjectPartRecord, type ObjectRecord } from './metadata-record.js';
+import {
+  compareVersions,
+  decodeObjectRecord,
+  objectRecordBody,
+  objectRecordInline,
+  prepareObjectRecord,
+  sameVersion,
+  type ObjectPartRecord,
+  type ObjectRecord,
+} from './metadata-record.js';
 import type { ByteRange, ChecksumRequest, ObjectInfo, WriteConditions } from './object-layer.js';
 import { settle, writeQuorumOf } from './quorum.js';
 import { parityFor, type ParityConfig } from './storage-class.js';
@@ -43,6 +47,8 @@ export interface Resolved {
   rec: ObjectRecord;
   /** Per slot: the drive's record when it agrees with `rec`. */
   agreeing: Array<ObjectRecord | undefined>;
+  /** Reading stopped early: slots not read are absent from `agreeing` though they may agree. */
+  partial?: boolean;
 }
 
 export interface WrittenData {
@@ -82,6 +88,20 @@ export const objectInfoOf = (bucket: string, key: string, r: ObjectRecord): Obje
       }
     : {}),
 });
+
+/** A stream of one buffer, cheaper than Readable.from() for the one-chunk case. */
+function readableOf(b: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(b);
+      }
+      this.push(null);
+    },
+  });
+}
 
 /** slotsByShard(layout)[shard] = the slot holding that shard (inverse of distribution). */
 export function slotsByShard(layout: ErasureLayout): number[] {
@@ -136,43 +156,113 @@ export class ErasureSet {
     return out;
   }
 
-  /** Per-slot read of one record, errors as undefined-with-flag. */
-  private readAll<T>(fn: (d: Drive) => T | undefined): { values: Array<T | undefined>; missing: number; failed: number } {
-    let missing = 0;
-    let failed = 0;
-    const values = this.drives.map((d) => {
-      if (!d) {
-        failed++;
-        return undefined;
-      }
-      try {
-        const v = fn(d);
-        if (v === undefined) missing++;
-        return v;
-      } catch (err) {
-        failed++;
-        this.opts.logger?.warn({ err, drive: d.path }, 'metadata read failed');
-        return undefined;
-      }
-    });
-    return { values, missing, failed };
-  }
-
   /**
    * The newest version that at least its read quorum (k) of drives agree on,
    * falling back to older agreeing versions. Undefined when enough drives say
    * "no such object"; ReadQuorumNotReached when too few drives answered.
+   * Each drive is read once (raw bytes); drives are grouped by the record body
+   * bytes, which all drives of one write share, so usually one record is
+   * decoded instead of n. Groups of the same version (a record re-encoded by a
+   * rollback, or v1 records) are merged after decoding. `distribution` (the
+   * key's placement) puts the data-shard slots first, and reading stops once
+   * the drives read agree and the rest could not change the answer.
    */
-  resolve(bucket: string, key: string): Resolved | undefined {
-    const { values, missing } = this.readAll((d) => d.getObject(bucket, key));
-    const candidates = values.filter((v): v is ObjectRecord => v !== undefined).sort((a, b) => compareVersions(b, a));
-    for (const c of candidates) {
-      const agreeing = values.map((v) => (v && sameVersion(v, c) ? v : undefined));
-      const count = agreeing.filter(Boolean).length;
-      if (count >= c.layout.dataShards) return { rec: c, agreeing };
+  resolve(bucket: string, key: string, distribution?: number[]): Resolved | undefined {
+    const raws: Array<Buffer | undefined> = [];
+    let missing = 0;
+    const groups: Array<{ body: Buffer | undefined; rec: ObjectRecord; slots: number[] }> = [];
+    // Slots of data shards first (the layout's distribution, as in the placement of new
+    // writes), so an early stop still has what an inline read decodes from.
+    const order = this.readOrder(distribution);
+    let partial = false;
+    for (let j = 0; j < order.length; j++) {
+      const slot = order[j]!;
+      const d = this.drives[slot];
+      let raw: Buffer | undefined;
+      try {
+        raw = d?.getObjectRaw(bucket, key);
+        if (d && raw === undefined) missing++;
+        if (!raw) continue;
+        const body = objectRecordBody(raw);
+        const g = body && groups.find((x) => x.body?.equals(body));
+        if (g) g.slots.push(slot);
+        else groups.push({ body, rec: decodeObjectRecord(raw), slots: [slot] });
+        raws[slot] = raw;
+        // All read so far agree on one version and the unread drives cannot give another
+        // version k holders (n − c < k): the answer cannot change, stop reading.
+        if (groups.length === 1 && missing === 0) {
+          const c = groups[0]!.slots.length;
+          const k = groups[0]!.rec.layout.dataShards;
+          if (c === j + 1 && c >= k && this.n - c < k) {
+            partial = j + 1 < order.length;
+            break;
+          }
+        }
+      } catch (err) {
+        this.opts.logger?.warn({ err, drive: d?.path }, 'metadata read failed');
+      }
+    }
+    // Merge groups holding the same version, newest first.
+    const versions: Array<{ rec: ObjectRecord; slots: number[] }> = [];
+    for (const g of groups) {
+      const v = versions.find((x) => sameVersion(x.rec, g.rec));
+      if (v) v.slots.push(...g.slots);
+      else versions.push({ rec: g.rec, slots: [...g.slots] });
+    }
+    versions.sort((a, b) => compareVersions(b.rec, a.rec));
+    for (const v of versions) {
+      if (v.slots.length < v.rec.layout.dataShards) continue;
+      const { inline: _inline, ...rec } = v.rec;
+      const agreeing: Array<ObjectRecord | undefined> = new Array(this.n).fill(undefined);
+      let anyInline = false;
+      for (const slot of v.slots) {
+        const inl = objectRecordInline(raws[slot]!);
+        if (inl) anyInline = true;
+        agreeing[slot] = inl ? { ...rec, inline: inl } : rec;
+      }
+      const chosen = anyInline ? agreeing[v.slots[0]!]! : rec;
+      return partial ? { rec: chosen, agreeing, partial } : { rec: chosen, agreeing };
     }
     if (missing >= this.defaultReadQuorum) return undefined;
     throw readQuorumNotReached(this.n - missing, this.defaultReadQuorum);
+  }
+
+  /** Every online drive's record of the key, where it is the version of `rec`. */
+  private agreeingSlots(bucket: string, key: string, rec: ObjectRecord): Array<ObjectRecord | undefined> {
+    return this.drives.map((d) => {
+      try {
+        const raw = d?.getObjectRaw(bucket, key);
+        const r = raw && decodeObjectRecord(raw);
+        return r && sameVersion(r, rec) ? r : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
+  /** Slots in the order reads should try them: those of the key's data shards first. */
+  private readOrder(distribution: number[] | undefined): number[] {
+    if (!distribution || distribution.length !== this.n) return Array.from({ length: this.n }, (_, i) => i);
+    return slotsByShard({ distribution } as ErasureLayout);
+  }
+
+  /**
+   * The greatest modification time any online drive holds for the key (from
+   * the small list entry), so a new write's modTime can be made greater
+   * without resolving the record by quorum. Unreadable drives are skipped:
+   * their record, if any, is the one the write replaces anyway.
+   */
+  latestModTime(bucket: string, key: string): number | undefined {
+    let max: number | undefined;
+    for (const d of this.drives) {
+      try {
+        const t = d?.getModTime(bucket, key);
+        if (t !== undefined && (max === undefined || t > max)) max = t;
+      } catch {
+        // skipped, see above
+      }
+    }
+    return max;
   }
 
   /**
@@ -197,6 +287,26 @@ export class ErasureSet {
     const online = this.slotsOnline();
     if (online.length < writeQuorum) throw writeQuorumNotReached(online.length, writeQuorum);
     const codec = getCodec(layout.codec);
+    const hasher = new BodyHasher(o.size, o.maxSize, o.checksum);
+    const inlineMax = Math.min(this.opts.inlineThreshold, layout.blockSize);
+    const inlineOk = o.allowInline && (o.size === undefined || o.size <= inlineMax);
+    /** Framed shard bytes per slot (undefined for offline slots), written nowhere but the records. */
+    const inlineResult = async (data: Buffer) => {
+      const byShard = await encodeInlineShards(layout, codec, data);
+      const inline = layout.distribution.map((shard, slot) => (this.drives[slot] ? byShard[shard] : undefined));
+      return { size: hasher.bytes, md5: hasher.md5Bytes, checksum: hasher.checksumValue, inline, slots: online, hasher };
+    };
+    if (inlineOk && o.size !== undefined) {
+      // Declared small: read it whole (bounded by the declared size) and skip the stream machinery.
+      try {
+        const data = await readSmallBody(body, (c) => hasher.feed(c), o.signal);
+        hasher.finishBody();
+        hasher.verify(o.contentMd5);
+        return await inlineResult(data);
+      } catch (err) {
+        throw translateError(err);
+      }
+    }
     // The encoder indexes writers by shard; distribution[slot] says which shard a slot holds.
     const slotOf = slotsByShard(layout);
     const writers: Array<ShardWriter | null> = slotOf.map((slot) => {
@@ -206,23 +316,14 @@ export class ErasureSet {
     let encoder: (Writable & { result(): { size: number; failedShards: number[] } }) | undefined;
     const open = () =>
       (encoder = createErasureWriter(layout, codec, writers, { writeQuorum, ...(o.signal ? { signal: o.signal } : {}) }));
-    const hasher = new BodyHasher(o.size, o.maxSize, o.checksum);
-    const inlineOk = o.allowInline && (o.size === undefined || o.size <= this.opts.inlineThreshold);
-    const sink = new AdaptiveSink(inlineOk ? this.opts.inlineThreshold : -1, open);
+    const sink = new AdaptiveSink(inlineOk ? inlineMax : -1, open);
     const cleanup = () => Promise.all(online.map((i) => this.drives[i]!.removeTmp(target.tmpId).catch(() => {})));
     try {
       await pipeline(body, hasher, sink, ...(o.signal ? [{ signal: o.signal }] : []));
       hasher.verify(o.contentMd5);
       const inlineBody = sink.inlineBody;
-      if (inlineBody !== undefined && inlineOk) {
-        // Shard writers open their files lazily, so nothing was written to tmp.
-        const mem = slotOf.map((slot) => (this.drives[slot] ? new MemoryShardWriter() : null));
-        const w = createErasureWriter(layout, codec, mem, { writeQuorum });
-        w.end(inlineBody);
-        await finished(w);
-        const inline = layout.distribution.map((shard) => mem[shard]?.bytes());
-        return { size: hasher.bytes, md5: hasher.md5Bytes, checksum: hasher.checksumValue, inline, slots: online, hasher };
-      }
+      // Shard writers open their files lazily, so nothing was written to tmp.
+      if (inlineBody !== undefined && inlineOk) return await inlineResult(inlineBody);
       if (inlineBody !== undefined) {
         // An empty body that may not go inline (a part): still one (empty) erasure stream.
         const w = open();
@@ -266,11 +367,15 @@ export class ErasureSet {
     o: { conditions?: WriteConditions; completeUpload?: string; ownsDataDir: boolean },
   ): Promise<void> {
     const writeQuorum = writeQuorumOf(rec.layout.dataShards, rec.layout.parityShards);
+    // Encoded once; each drive's value differs only by its inline shard bytes.
+    const prepared = prepareObjectRecord(rec);
     const results = await settle(
       slots.map((i) =>
-        this.drives[i]!.commitObject(bucket, key, inline ? { ...rec, inline: inline[i] } : rec, {
+        // With `encoded` the drive uses `rec` only for its version identity: no per-drive copy.
+        this.drives[i]!.commitObject(bucket, key, rec, {
           ...(o.conditions ? { conditions: o.conditions } : {}),
           ...(o.completeUpload !== undefined ? { completeUpload: o.completeUpload } : {}),
+          encoded: { value: prepared.value(inline ? inline[i] : rec.inline), entry: prepared.entry },
         }),
       ),
     );
@@ -351,16 +456,23 @@ export class ErasureSet {
       pieces.push({ part, start: Math.max(start, pStart) - pStart, end: Math.min(end, pEnd) - pStart });
     }
     const slotOf = slotsByShard(rec.layout);
+    if (rec.inline !== undefined && rec.parts.length === 1) {
+      // Small object with good data shards: no decoder, no generator, one buffer.
+      const data = decodeInlineShards(rec.layout, slotOf.map((slot) => resolved.agreeing[slot]?.inline), rec.size);
+      if (data) return readableOf(data.subarray(start, end + 1));
+    }
+    // Shard files, or a degraded inline read, may need every drive that holds the version.
+    const agreeing = resolved.partial ? this.agreeingSlots(bucket, key, rec) : resolved.agreeing;
     // Readers by shard index, as the decoder wants them.
     const openPart = async (part: ObjectPartRecord): Promise<Array<ShardReader | null>> => {
       if (rec.inline !== undefined) {
         return slotOf.map((slot) => {
-          const r = resolved.agreeing[slot];
+          const r = agreeing[slot];
           return r?.inline ? new MemoryShardReader(r.inline) : null;
         });
       }
       const rs = await settle(
-        slotOf.map((slot) => (resolved.agreeing[slot] ? this.drives[slot]!.openShardReader(rec.dataDir, part.file) : null)),
+        slotOf.map((slot) => (agreeing[slot] ? this.drives[slot]!.openShardReader(rec.dataDir, part.file) : null)),
       );
       return rs.map((r) => (r?.ok ? r.value : null));
     };

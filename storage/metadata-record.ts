@@ -121,12 +121,95 @@ function decode<T>(kind: Kind, buf: Uint8Array): T {
   }
 }
 
-export const encodeObjectRecord = (r: ObjectRecord): Buffer => encode('object', r);
+/**
+ * Object records are version 2: `CRO\x02`, u32 LE length of the inline shard
+ * bytes (NO_INLINE when there are none), the inline bytes, then msgpack of the
+ * rest of the record. Keeping the inline bytes (the only part that differs
+ * between the drives of one write) out of the msgpack body lets a write encode
+ * the body once for all drives, and lets a read group drives by comparing body
+ * bytes and decode one of them. Version 1 (all msgpack) is still read.
+ */
+const OBJECT_VERSION = 2;
+const NO_INLINE = 0xffffffff;
+const OBJECT_HEAD = 8;
+
+/** A record encoded once per write; `value(inline)` is what one drive stores. */
+export interface PreparedObjectRecord {
+  /** msgpack of the record without `inline`. */
+  readonly body: Buffer;
+  /** The list entry (encodeListEntry) of the record. */
+  readonly entry: Buffer;
+  value(inline: Buffer | undefined): Buffer;
+}
+
+export function prepareObjectRecord(r: ObjectRecord): PreparedObjectRecord {
+  const { inline: _inline, ...rest } = r;
+  const body = packr.pack(rest);
+  return {
+    body,
+    entry: encodeListEntry(listEntryOf(r)),
+    value(inline: Buffer | undefined): Buffer {
+      const n = inline ? inline.length : 0;
+      const out = Buffer.allocUnsafe(OBJECT_HEAD + n + body.length);
+      out[0] = MAGIC0;
+      out[1] = MAGIC1;
+      out[2] = KIND.object;
+      out[3] = OBJECT_VERSION;
+      out.writeUInt32LE(inline ? n : NO_INLINE, 4);
+      if (inline) inline.copy(out, OBJECT_HEAD);
+      body.copy(out, OBJECT_HEAD + n);
+      return out;
+    },
+  };
+}
+
+export const encodeObjectRecord = (r: ObjectRecord): Buffer => prepareObjectRecord(r).value(r.inline);
+
+/** Where the inline bytes sit in a v2 record: [start, end), or undefined when there are none. */
+function inlineSpan(buf: Uint8Array): [number, number] | undefined {
+  const n = (buf[4]! | (buf[5]! << 8) | (buf[6]! << 16)) + buf[7]! * 0x1000000;
+  if (n === NO_INLINE) return undefined;
+  if (OBJECT_HEAD + n > buf.length) throw new Error('object record truncated');
+  return [OBJECT_HEAD, OBJECT_HEAD + n];
+}
+
+/**
+ * The part of a stored object record that is the same on every drive of one
+ * write (v2: the msgpack body), for grouping drives by bytes. v1 records have
+ * none (undefined): decode them.
+ */
+export function objectRecordBody(buf: Buffer): Buffer | undefined {
+  if (header('object', buf) !== OBJECT_VERSION || buf.length < OBJECT_HEAD) return undefined;
+  const span = inlineSpan(buf);
+  return buf.subarray(span ? span[1] : OBJECT_HEAD);
+}
+
+/** Copy of the inline shard bytes of a stored record (any version). */
+export function objectRecordInline(buf: Buffer): Buffer | undefined {
+  if (header('object', buf) !== OBJECT_VERSION) return decodeObjectRecord(buf).inline;
+  const span = inlineSpan(buf);
+  return span ? Buffer.from(buf.subarray(span[0], span[1])) : undefined;
+}
+
 export function decodeObjectRecord(buf: Uint8Array): ObjectRecord {
-  const r = decode<ObjectRecord>('object', buf);
-  // msgpackr returns bin fields as views of the source, which LMDB may reuse: copy.
-  if (r.inline) r.inline = Buffer.from(r.inline as Uint8Array);
-  return r;
+  const version = header('object', buf);
+  switch (version) {
+    case 1: {
+      const r = packr.unpack(buf.subarray(4)) as ObjectRecord;
+      // msgpackr returns bin fields as views of the source, which LMDB may reuse: copy.
+      if (r.inline) r.inline = Buffer.from(r.inline as Uint8Array);
+      return r;
+    }
+    case OBJECT_VERSION: {
+      if (buf.length < OBJECT_HEAD) throw new Error('object record truncated');
+      const span = inlineSpan(buf);
+      const r = packr.unpack(buf.subarray(span ? span[1] : OBJECT_HEAD)) as ObjectRecord;
+      if (span) r.inline = Buffer.from(buf.subarray(span[0], span[1]));
+      return r;
+    }
+    default:
+      throw new Error(`unsupported object record version ${version}`);
+  }
 }
 export const encodeBucketRecord = (r: BucketRecord): Buffer => encode('bucket', r);
 export const decodeBucketRecord = (buf: Uint8Array): BucketRecord => decode('bucket', buf);
@@ -178,6 +261,36 @@ export function decodeListEntry(raw: Uint8Array): ListEntry {
   };
   const modTime = buf.readDoubleLE(4);
   const size = buf.readDoubleLE(12);
+  return { modTime, size, versionId: str(), dataDir: str(), etag: str(), storageClass: str() };
+}
+
+const f64 = new DataView(new ArrayBuffer(8));
+function latin1Double(s: string, at: number): number {
+  for (let i = 0; i < 8; i++) f64.setUint8(i, s.charCodeAt(at + i));
+  return f64.getFloat64(0, true);
+}
+
+/**
+ * decodeListEntry for an entry read as a latin1 string (one char per byte),
+ * which is how listing scans them: strings cost no Buffer per drive per key and
+ * compare with `===`. The fields are ASCII in practice; others are re-decoded as UTF-8.
+ */
+export function decodeListEntryLatin1(raw: string): ListEntry {
+  if (raw.length < 20 || raw.charCodeAt(0) !== MAGIC0 || raw.charCodeAt(1) !== MAGIC1 || raw.charCodeAt(2) !== KIND.list) {
+    throw new Error('not a list metadata record');
+  }
+  const version = raw.charCodeAt(3);
+  if (version !== 1) throw new Error(`unsupported list entry version ${version}`);
+  let o = 20;
+  const str = (): string => {
+    const n = raw.charCodeAt(o) | (raw.charCodeAt(o + 1) << 8);
+    const s = raw.slice(o + 2, o + 2 + n);
+    o += 2 + n;
+    if (s.length !== n) throw new Error('list entry truncated');
+    return /[^\x00-\x7f]/.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
+  };
+  const modTime = latin1Double(raw, 4);
+  const size = latin1Double(raw, 12);
   return { modTime, size, versionId: str(), dataDir: str(), etag: str(), storageClass: str() };
 }
 

@@ -228,8 +228,8 @@ export class ErasureObjectLayer implements ObjectLayer {
 
   /** Current object or undefined, resolved by quorum in the key's set. */
   resolveObject(bucket: string, key: string): { set: ErasureSet; resolved: Resolved | undefined } {
-    const { set } = this.setFor(bucket, key);
-    return { set, resolved: set.resolve(bucket, key) };
+    const { set, distribution } = this.setFor(bucket, key);
+    return { set, resolved: set.resolve(bucket, key, distribution) };
   }
 
   /** Fail fast on conditions before streaming data; re-checked inside each commit. */
@@ -252,9 +252,17 @@ export class ErasureObjectLayer implements ObjectLayer {
         }
         const { set, distribution } = this.setFor(bucket, key);
         const layout = set.layoutFor(opts.storageClass, distribution);
-        const resolved = set.resolve(bucket, key);
-        this.checkConditions(resolved, opts.conditions);
-        const modTime = nextModTime(resolved?.rec.modTime);
+        let prior: number | undefined;
+        if (opts.conditions) {
+          const resolved = set.resolve(bucket, key, distribution);
+          this.checkConditions(resolved, opts.conditions);
+          prior = resolved?.rec.modTime;
+        } else {
+          // No condition to fail fast on: the commit's compare-and-put decides races; all the
+          // write needs is a modTime above what any drive holds, so it is not superseded by skew.
+          prior = set.latestModTime(bucket, key);
+        }
+        const modTime = nextModTime(prior);
         const dataDir = set.newDataDir();
         const written = await set.writeData(body, layout, { tmpId: dataDir, file: 'part.1', dataDir, intoExisting: false }, {
           ...(opts.size !== undefined ? { size: opts.size } : {}),

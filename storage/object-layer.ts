@@ -216,7 +216,7 @@ export interface ObjectLayer {
   makeBucket(bucket: string, opts?: { signal?: AbortSignal }): Promise<BucketInfo>;
   getBucketInfo(bucket: string, opts?: { signal?: AbortSignal }): Promise<BucketInfo>;
   listBuckets(opts?: { signal?: AbortSignal }): Promise<BucketInfo[]>;
-  /** BucketNotEmpty unless it holds no objects and no uploads. */
+  /** BucketNotEmpty while it holds objects; incomplete multipart uploads are aborted with it. */
   deleteBucket(bucket: string, opts?: { signal?: AbortSignal }): Promise<void>;
 
   putObject(bucket: string, key: string, body: Readable, opts?: PutObjectOptions): Promise<ObjectInfo>;
