@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type ServerConfig } from './core/config.js';
-import { createLogger } from './core/logger.js';
+import { createLogger, type Logger } from './core/logger.js';
 import type { RunningCairn } from './main.js';
 import { expandDrivePattern } from './storage/drive-pattern.js';
 
@@ -19,7 +19,8 @@ Flags:
   --domain D[,D...]     virtual-host domains, BUCKET.D (env CAIRN_DOMAIN)
   --region R            region (default us-east-1; env CAIRN_REGION)
   --log-level L         fatal|error|warn|info|debug|trace|silent (env CAIRN_LOG_LEVEL)
-  --workers N           worker processes (only 1 is supported for now)
+  --workers N|auto      worker processes sharing the port (default auto: one per core;
+                        1 = a single process, no cluster; env CAIRN_WORKERS)
 
 Environment (flags win over these):
   CAIRN_ROOT_USER, CAIRN_ROOT_PASSWORD      root credentials (required unless --dev)
@@ -78,30 +79,83 @@ async function server(argv: string[]): Promise<void> {
     process.stderr.write(`cairn: ${msg}\n\n${USAGE}`);
     process.exit(2);
   }
+  const logger = createLogger({ level: config.logLevel });
+  if (config.workers > 1) {
+    // Loaded only now, and only what each side needs: the primary never opens storage.
+    const cluster = (await import('node:cluster')).default;
+    if (cluster.isPrimary) return primary(config, logger);
+  }
+  return worker(config, logger);
+}
+
+/** `--workers N` (N > 1): fork, print the banner once all listen, supervise, drain on signals. */
+async function primary(config: ServerConfig, logger: Logger): Promise<void> {
+  const { runPrimary } = await import('./server/cluster.js');
+  // Workers answering /metrics ask the primary for every worker's figures, merged.
+  (await import('./server/cluster-metrics.js')).serveClusterMetrics();
+  const { banner } = await import('./server/banner.js');
+  const log = logger.child({ role: 'primary' });
+  const cluster = runPrimary({ workers: config.workers, logger: log });
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn({ signal }, 'second signal: killing workers without draining');
+      cluster.kill();
+      process.exit(1);
+    }
+    log.info({ signal }, 'shutting down: draining workers');
+    cluster.shutdown().then((code) => {
+      log.info({ code }, 'stopped');
+      process.exit(code);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  let ready;
+  try {
+    ready = await cluster.ready;
+  } catch (err) {
+    cluster.kill();
+    process.stderr.write(`cairn: cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(banner(config, ready.topology, ready.url, ready.port).join('\n') + '\n');
+}
+
+/**
+ * One server process: the whole server with `--workers 1`, or one cluster
+ * worker. A worker drains on its primary's request as on a signal; the second
+ * signal of the same kind exits at once (a terminal's Ctrl-C reaches the
+ * primary and every worker, so the primary's request and the signal count once).
+ */
+async function worker(config: ServerConfig, logger: Logger): Promise<void> {
   // Loaded only now: storage, fastify and the codecs take a while to import, and
   // a configuration error or --help should answer at once.
   const { banner, startCairn } = await import('./main.js');
-  const logger = createLogger({ level: config.logLevel });
-  if (config.workers > 1) logger.warn({ workers: config.workers }, 'multi-worker mode is not implemented yet; running 1 worker');
+  const { notifyReady, onDrainRequest, workerRole } = await import('./server/cluster.js');
+  const role = workerRole();
+  if (role) logger = logger.child({ worker: role.slot });
 
   let running: RunningCairn;
   try {
-    running = await startCairn(config, logger);
+    running = await startCairn(config, logger, role ? { background: role.background, ...(role.port !== undefined ? { port: role.port } : {}) } : {});
   } catch (err) {
     logger.fatal({ err }, 'cannot start');
     process.stderr.write(`cairn: cannot start: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  process.stdout.write(banner(config, running.objects.topology(), running.url, running.port).join('\n') + '\n');
+  if (role) notifyReady({ url: running.url, port: running.port, topology: running.objects.topology() });
+  else process.stdout.write(banner(config, running.objects.topology(), running.url, running.port).join('\n') + '\n');
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without draining');
+  let stopping: string | undefined;
+  const stop = (reason: string) => {
+    if (stopping !== undefined) {
+      if (reason !== stopping || reason === 'drain') return;
+      logger.warn({ signal: reason }, 'second signal: exiting without draining');
       process.exit(1);
     }
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    stopping = reason;
+    logger.info({ reason }, 'shutting down: draining in-flight requests');
     // A stuck request must not keep the process alive forever.
     const deadline = setTimeout(() => {
       logger.error('shutdown did not finish in 30 s; exiting');
@@ -121,6 +175,7 @@ async function server(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  if (role) onDrainRequest(() => stop('drain'));
 }
 
 export async function main(argv: string[]): Promise<void> {

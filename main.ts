@@ -5,9 +5,13 @@ import type { ServerConfig } from './core/config.js';
 import type { Logger } from './core/logger.js';
 import type { CredentialStore } from './server/auth/index.js';
 import { buildApp, type App } from './server/app.js';
+import { startLoopDelayMonitor } from './server/loop-delay.js';
 import { startMultipartCleanup, type MultipartCleanup } from './server/multipart-cleanup.js';
+import { setupOps, type OpsSetup } from './server/ops-setup.js';
 import { openObjectLayer } from './storage/index.js';
-import type { ObjectLayer, StorageTopology } from './storage/object-layer.js';
+import type { ObjectLayer } from './storage/object-layer.js';
+
+export { banner } from './server/banner.js';
 
 /**
  * The composition root: the only place that constructs concrete
@@ -33,15 +37,21 @@ function staticCredentials(config: ServerConfig): CredentialStore {
   };
 }
 
+/** How the cluster primary placed this process (server/cluster.ts); all defaults for a single process. */
+export interface StartOptions {
+  /** Run once-per-deployment background jobs (multipart cleanup) here. Default true. */
+  background?: boolean;
+  /** Listen on this port instead of config.address.port (a restarted worker pinning an ephemeral port). */
+  port?: number;
+}
+
 /**
- * One server process: storage + HTTP listening on config.address.
- *
- * Multi-worker seam: with `workers > 1` the plan is a primary that forks N
- * processes each running exactly this function with the same config (the
- * listening socket shared by node:cluster), while one of them owns background
- * work. Until then the CLI runs a single one.
+ * One server process: storage + HTTP listening on config.address. With
+ * `--workers N` the primary (server/cluster.ts) forks N processes that each
+ * run exactly this with the same config, the listening socket shared by
+ * node:cluster; only the one started with `background` sweeps multipart uploads.
  */
-export async function startCairn(config: ServerConfig, logger: Logger): Promise<RunningCairn> {
+export async function startCairn(config: ServerConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningCairn> {
   if (config.dev) await Promise.all(config.drives.map((d) => mkdir(d, { recursive: true })));
   const objects = await openObjectLayer({
     drives: [...config.drives],
@@ -50,43 +60,57 @@ export async function startCairn(config: ServerConfig, logger: Logger): Promise<
     logger: logger.child({ component: 'storage' }),
   });
   let app: App;
+  let ops: OpsSetup | undefined;
   try {
     const topology = objects.topology();
+    const credentials = staticCredentials(config);
+    // Metrics, audit, TLS, health (server/ops-setup.ts).
+    ops = setupOps(config, { objects, credentials, logger });
     app = await buildApp({
       objects,
-      credentials: staticCredentials(config),
+      credentials,
       region: config.region,
       domains: config.domains,
       logger,
       hostId: createHash('sha256').update(`cairn:${topology.deploymentId}`).digest('base64'),
+      ops: ops.ops,
+      https: ops.https,
     });
-    await listen(app, config.address.host, config.address.port);
+    await listen(app, config.address.host, opts.port ?? config.address.port);
+    await ops.started(app.fastify, { background: opts.background ?? true });
   } catch (err) {
+    await ops?.close().catch(() => undefined);
     await objects.close().catch(() => undefined);
     throw err;
   }
+  const opsSetup = ops;
   const addr = app.fastify.server.address() as AddressInfo;
   const shownHost = config.address.host === '' ? '0.0.0.0' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   // Sweep at half the expiry (so an upload lives at most 1.5× it), between 1 s and 1 h.
   const cleanup: MultipartCleanup | undefined =
-    config.multipartExpiryMs > 0
+    config.multipartExpiryMs > 0 && (opts.background ?? true)
       ? startMultipartCleanup(objects, {
           expiryMs: config.multipartExpiryMs,
           intervalMs: Math.min(3_600_000, Math.max(1000, Math.floor(config.multipartExpiryMs / 2))),
           logger: logger.child({ component: 'multipart-cleanup' }),
         })
       : undefined;
+  // This process's event-loop delay: a debug line every 10 s (CAIRN_LOG_LEVEL=debug) and
+  // the gauge cairn_event_loop_delay_seconds{quantile} on /metrics.
+  const loopDelay = startLoopDelayMonitor({ logger: logger.child({ component: 'loop' }), registry: opsSetup.metrics.registry });
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${addr.port}`,
+    url: `${opsSetup.https ? 'https' : 'http'}://${shownHost}:${addr.port}`,
     port: addr.port,
     objects,
     app,
     close() {
       closing ??= (async () => {
+        loopDelay.stop();
         try {
           await cleanup?.stop();
           await app.close();
+          await opsSetup.close();
         } finally {
           await objects.close();
         }
@@ -108,33 +132,4 @@ async function listen(app: App, host: string, port: number): Promise<void> {
     if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err;
     await app.fastify.listen({ host: '0.0.0.0', port });
   }
-}
-
-/** Startup banner; the last line is the readiness line tools wait for. */
-export function banner(config: ServerConfig, topology: StorageTopology, url: string, port: number): string[] {
-  const lines: string[] = [];
-  lines.push(`Cairn S3 server${config.dev ? ' (dev mode)' : ''}`);
-  if (config.defaultCredentials) {
-    lines.push(
-      `WARNING: using the default credentials ${config.rootUser} / ${config.rootPassword}. ` +
-        'Set CAIRN_ROOT_USER and CAIRN_ROOT_PASSWORD before storing anything you care about.',
-    );
-  }
-  const local = config.address.host === '' ? `http://127.0.0.1:${port}` : url;
-  lines.push(`Endpoint:  ${local}   region ${config.region}`);
-  if (config.domains.length > 0) lines.push(`Domains:   ${config.domains.map((d) => `BUCKET.${d}`).join(', ')}`);
-  const drives = topology.sets.reduce((n, s) => n + s.drives.length, 0);
-  lines.push(`Drives:    ${drives} in ${topology.sets.length} erasure set${topology.sets.length === 1 ? '' : 's'}`);
-  for (const s of topology.sets) {
-    lines.push(
-      `  set ${s.index + 1}: ${s.dataShards} data + ${s.parityShards} parity ` +
-        `(read quorum ${s.readQuorum}, write quorum ${s.writeQuorum})`,
-    );
-    for (const d of s.drives) lines.push(`    ${d.path}${d.state === 'online' ? '' : ` [${d.state}]`}`);
-  }
-  const classes = Object.entries(topology.storageClasses).map(([name, c]) => `${name} EC:${c.parity}`);
-  if (classes.length > 0) lines.push(`Storage classes: ${classes.join(', ')}`);
-  if (config.workers > 1) lines.push(`Note: --workers ${config.workers} requested; this version runs 1 worker.`);
-  lines.push(`Cairn listening on ${url}`);
-  return lines;
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseAddress } from './config.js';
 
@@ -28,6 +29,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ drives: ['/d'], logLevel: 'loud' }, creds)).toThrow(/log level/);
     expect(() => loadConfig({ drives: ['/d'], workers: '0' }, creds)).toThrow(/worker/);
     expect(() => loadConfig({ drives: ['/d', '/d'] }, creds)).toThrow(/twice/);
+  });
+
+  it('runs one worker per core unless told otherwise (--workers, then CAIRN_WORKERS)', () => {
+    expect(loadConfig({ drives: ['/d'] }, creds).workers).toBe(availableParallelism());
+    expect(loadConfig({ drives: ['/d'] }, { ...creds, CAIRN_WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({ drives: ['/d'], workers: '1' }, { ...creds, CAIRN_WORKERS: '3' }).workers).toBe(1);
+    expect(loadConfig({ drives: ['/d'], workers: 'auto' }, creds).workers).toBe(availableParallelism());
+    expect(() => loadConfig({ drives: ['/d'], workers: 'many' }, creds)).toThrow(/worker/);
   });
 
   it('expands drive patterns through the given expander', () => {

@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { CairnError } from './errors.js';
+import { loadOpsConfig, type OpsConfig } from './config-ops.js';
 
 /**
  * Server configuration: every input (flags, then environment, then defaults)
@@ -31,13 +33,15 @@ export interface ServerConfig {
   /** True when the default credentials are in use (dev mode); the banner warns. */
   readonly defaultCredentials: boolean;
   readonly dev: boolean;
-  /** Worker processes requested. Only 1 is run today; see main.ts. */
+  /** Worker processes sharing the port (server/cluster.ts); 1 = a single process, no cluster. */
   readonly workers: number;
   /** Parity drives per erasure set for each storage class; undefined = storage default. */
   readonly standardParity: number | undefined;
   readonly reducedParity: number | undefined;
   /** Incomplete multipart uploads older than this are aborted in the background; 0 = never. */
   readonly multipartExpiryMs: number;
+  /** TLS, metrics, audit and proxy settings (core/config-ops.ts). */
+  readonly ops: OpsConfig;
 }
 
 /** What the command line may set. Every field is optional; flags override the environment. */
@@ -120,8 +124,9 @@ export function loadConfig(
   }
   if (rootPassword.length < 8) throw new ConfigError('CAIRN_ROOT_PASSWORD must be at least 8 characters');
 
-  const workersRaw = input.workers ?? env.CAIRN_WORKERS ?? 1;
-  const workers = Number(workersRaw);
+  // One per core by default: each worker is a whole server (storage + HTTP) on the shared port.
+  const workersRaw = input.workers ?? env.CAIRN_WORKERS ?? 'auto';
+  const workers = workersRaw === 'auto' ? availableParallelism() : Number(workersRaw);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     throw new ConfigError(`invalid worker count ${JSON.stringify(workersRaw)}`);
   }
@@ -148,6 +153,7 @@ export function loadConfig(
     standardParity,
     reducedParity,
     multipartExpiryMs,
+    ops: loadOpsConfig(env),
   });
 }
 

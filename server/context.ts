@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { SecureContextOptions } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../core/logger.js';
 import type { ObjectLayer } from '../storage/object-layer.js';
 import type { AuthContext, CredentialStore } from './auth/index.js';
 import type { RoutedRequest } from './router.js';
+import type { Ops } from './ops.js';
 
 /** What the S3 front end is built from; main.ts provides the concrete pieces. */
 export interface ServerDeps {
@@ -14,6 +16,10 @@ export interface ServerDeps {
   logger: Logger;
   /** Constant x-amz-id-2 for this node (AWS sends an opaque host id). */
   hostId: string;
+  /** Metrics, audit, request logs, health and admin endpoints (server/ops.ts); absent in unit tests. */
+  ops?: Ops;
+  /** Serve HTTPS with these options (server/tls.ts) instead of plain HTTP. */
+  https?: SecureContextOptions;
 }
 
 /** Everything a handler needs about the one request it serves. Built once per request in app.ts. */
@@ -50,5 +56,7 @@ export function continueIfExpected(ctx: RequestContext): void {
 }
 
 export function sendXml(ctx: RequestContext, body: string, status = 200): void {
-  ctx.reply.code(status).header('content-type', 'application/xml').send(body);
+  // As bytes: a string body is measured by fastify (flattening the rope) and
+  // encoded again in the socket write; a 200 KB listing went out ~2x slower.
+  ctx.reply.code(status).header('content-type', 'application/xml').send(Buffer.from(body, 'utf8'));
 }
