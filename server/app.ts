@@ -14,6 +14,7 @@ import type { RequestContext, ServerDeps } from './context.js';
 import { dispatch } from './dispatch.js';
 import { errorXml, invalidUri, toS3Error } from './errors.js';
 import { RangeNotSatisfiable } from './range.js';
+import { noteErrorCode } from './request-info.js';
 import { routeRequest, type RoutedRequest } from './router.js';
 import { S3Error } from './s3-error.js';
 
@@ -47,6 +48,8 @@ export async function buildApp(deps: ServerDeps): Promise<App> {
   const app = Fastify({
     // pino's Logger is what fastify's logger is; its types just do not say so.
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // HTTPS when configured (server/tls.ts); main.ts swaps the certificate on renewal.
+    ...(deps.https ? { https: deps.https } : {}),
     // One debug line per request from our onResponse hook instead of fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => nextId(),
@@ -83,6 +86,12 @@ export async function buildApp(deps: ServerDeps): Promise<App> {
       throw new S3Error('ServiceUnavailable', 503, 'The server is shutting down; please retry.');
     }
   });
+
+  // Health, metrics and admin endpoints; per-request metrics, audit and log context (server/ops.ts).
+  if (deps.ops) {
+    const ops = deps.ops;
+    app.addHook('onRequest', (request, reply) => ops.onRequest(request, reply));
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
@@ -186,6 +195,7 @@ export function sendError(
   hostId: string,
 ): void {
   const { s3, internal } = toS3Error(err);
+  noteErrorCode(request.raw, s3.code);
   if (internal) request.log.error({ err, requestId: request.id }, 'internal error');
   else request.log.debug({ code: s3.code, message: s3.message }, 'request failed');
 

@@ -1,0 +1,292 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { statfs } from 'node:fs/promises';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { clusterMetricsText, joinClusterMetrics } from './cluster-metrics.js';
+import type { StorageTopology } from '../storage/object-layer.js';
+import type { BucketUsage } from './bucket-usage.js';
+
+/**
+ * Everything served at /metrics, in one registry per server (not prom-client's
+ * global one, so tests can run several servers in a process). Names are fixed:
+ * deploy/prometheus/alerts.yml and deploy/grafana/cairn-dashboard.json use
+ * them, and tests/deploy-monitoring.test.ts checks they exist.
+ *
+ * Request metrics are pushed by the request hooks (server/ops.ts); storage,
+ * bucket and KMS gauges are pulled at scrape time from the sources below, so
+ * nothing polls the drives between scrapes.
+ */
+
+export interface MetricsSources {
+  topology(): StorageTopology;
+  /** Bucket usage from the periodic scan (server/bucket-usage.ts); absent = no bucket series. */
+  bucketUsage?: () => ReadonlyMap<string, BucketUsage>;
+  /** KMS reachability; absent when no KMS is configured (then cairn_kms_online is not exported). */
+  kmsStatus?: () => Promise<{ online: boolean }>;
+}
+
+export interface RequestSample {
+  /** S3 operation name (`PutObject`), `Unknown` when the request was refused before routing. */
+  api: string;
+  status: number;
+  durationSeconds: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** From 5 ms (small GETs) to 5 min (multi-GiB PUTs). */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/** A scrape reads topology and statfs once, however many gauges ask. */
+const SNAPSHOT_TTL_MS = 500;
+/** KMS status may be a network call (Vault): at most one every few seconds. */
+const KMS_TTL_MS = 5000;
+
+interface DriveSnapshot {
+  topology: StorageTopology;
+  space: Map<string, { total: number; used: number; free: number } | undefined>;
+}
+
+export class CairnMetrics {
+  readonly registry = new Registry();
+  readonly contentType = this.registry.contentType;
+
+  private readonly requests: Counter<'api' | 'status'>;
+  private readonly duration: Histogram<'api'>;
+  private readonly bytesIn: Counter<'api'>;
+  private readonly bytesOut: Counter<'api'>;
+  private readonly inflight: Gauge;
+  private readonly heal: Counter;
+  private readonly auditDrops: Counter<'target'>;
+  private snapshot: { at: number; value: Promise<DriveSnapshot> } | undefined;
+  private kms: { at: number; value: Promise<{ online: boolean }> } | undefined;
+  private clustered = false;
+  private onClusterError: ((err: Error) => void) | undefined;
+
+  constructor(private readonly sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'cairn_' });
+
+    this.requests = new Counter({
+      name: 'cairn_http_requests_total',
+      help: 'S3 requests answered, by API and HTTP status code',
+      labelNames: ['api', 'status'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'cairn_http_request_duration_seconds',
+      help: 'Time from request headers to the last response byte, by API',
+      labelNames: ['api'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.bytesIn = new Counter({
+      name: 'cairn_http_bytes_received_total',
+      help: 'Bytes received on S3 requests (headers and body as read from the connection), by API',
+      labelNames: ['api'],
+      registers,
+    });
+    this.bytesOut = new Counter({
+      name: 'cairn_http_bytes_sent_total',
+      help: 'Bytes sent in S3 responses (headers and body as written to the connection), by API',
+      labelNames: ['api'],
+      registers,
+    });
+    this.inflight = new Gauge({ name: 'cairn_http_inflight_requests', help: 'S3 requests being served', registers });
+    this.heal = new Counter({
+      name: 'cairn_heal_objects_total',
+      help: 'Objects rebuilt by healing (no background healer runs yet: stays 0)',
+      registers,
+    });
+    this.auditDrops = new Counter({
+      name: 'cairn_audit_dropped_total',
+      help: 'Audit records dropped because a target queue was full or a target rejected them, by target',
+      labelNames: ['target'],
+      registers,
+    });
+
+    const self = this;
+    new Gauge({
+      name: 'cairn_drive_online',
+      help: '1 when the drive is online (or healing), 0 when offline',
+      labelNames: ['set', 'drive'],
+      registers,
+      // Merging workers (server/cluster-metrics.ts): a drive any worker sees offline is offline.
+      aggregator: 'min',
+      async collect() {
+        const { topology } = await self.drives();
+        this.reset();
+        for (const s of topology.sets) {
+          for (const d of s.drives) this.set({ set: String(s.index + 1), drive: d.path }, d.state === 'offline' ? 0 : 1);
+        }
+      },
+    });
+    new Gauge({
+      name: 'cairn_drive_healing',
+      help: '1 while the drive is a fresh replacement being healed',
+      labelNames: ['set', 'drive'],
+      registers,
+      aggregator: 'max',
+      async collect() {
+        const { topology } = await self.drives();
+        this.reset();
+        for (const s of topology.sets) {
+          for (const d of s.drives) this.set({ set: String(s.index + 1), drive: d.path }, d.state === 'healing' ? 1 : 0);
+        }
+      },
+    });
+    const space = (name: string, help: string, pick: (v: { total: number; used: number; free: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['drive'],
+        registers,
+        // Every worker reads the same file systems.
+        aggregator: 'max',
+        async collect() {
+          const { space } = await self.drives();
+          this.reset();
+          for (const [drive, v] of space) if (v) this.set({ drive }, pick(v));
+        },
+      });
+    space('cairn_drive_used_bytes', 'Bytes used on the file system holding the drive', (v) => v.used);
+    space('cairn_drive_total_bytes', 'Size of the file system holding the drive', (v) => v.total);
+    space('cairn_drive_free_bytes', 'Bytes available to Cairn on the file system holding the drive', (v) => v.free);
+
+    const perSet = (name: string, help: string, pick: (s: StorageTopology['sets'][number]) => number, aggregator: 'min' | 'max') =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['set'],
+        registers,
+        aggregator,
+        async collect() {
+          const { topology } = await self.drives();
+          this.reset();
+          for (const s of topology.sets) this.set({ set: String(s.index + 1) }, pick(s));
+        },
+      });
+    perSet('cairn_set_online_drives', 'Drives of the erasure set that are online', (s) => s.drives.filter((d) => d.state !== 'offline').length, 'min');
+    perSet('cairn_set_drives', 'Drives in the erasure set', (s) => s.drives.length, 'max');
+    perSet('cairn_set_write_quorum', 'Drives the erasure set needs online to accept writes', (s) => s.writeQuorum, 'max');
+    perSet('cairn_set_read_quorum', 'Drives the erasure set needs online to serve reads', (s) => s.readQuorum, 'max');
+
+    if (sources.bucketUsage) {
+      const usage = sources.bucketUsage;
+      const perBucket = (name: string, help: string, pick: (u: BucketUsage) => number) =>
+        new Gauge({
+          name,
+          help,
+          labelNames: ['bucket'],
+          registers,
+          // Only the worker running background jobs scans.
+          aggregator: 'max',
+          collect() {
+            this.reset();
+            for (const [bucket, u] of usage()) this.set({ bucket }, pick(u));
+          },
+        });
+      perBucket('cairn_bucket_objects', 'Objects in the bucket, as of the last usage scan', (u) => u.objects);
+      perBucket('cairn_bucket_bytes', 'Bytes of object data in the bucket, as of the last usage scan', (u) => u.bytes);
+    }
+
+    if (sources.kmsStatus) {
+      new Gauge({
+        name: 'cairn_kms_online',
+        help: '1 when the KMS answers, 0 when it is unreachable',
+        registers,
+        aggregator: 'min',
+        async collect() {
+          this.set((await self.kmsOnline()) ? 1 : 0);
+        },
+      });
+    }
+  }
+
+  requestStarted(): void {
+    this.inflight.inc();
+  }
+
+  requestFinished(s: RequestSample): void {
+    this.inflight.dec();
+    this.requests.inc({ api: s.api, status: String(s.status) });
+    this.duration.observe({ api: s.api }, s.durationSeconds);
+    if (s.bytesIn > 0) this.bytesIn.inc({ api: s.api }, s.bytesIn);
+    if (s.bytesOut > 0) this.bytesOut.inc({ api: s.api }, s.bytesOut);
+  }
+
+  auditDropped(target: string, n = 1): void {
+    this.auditDrops.inc({ target }, n);
+  }
+
+  objectsHealed(n = 1): void {
+    this.heal.inc(n);
+  }
+
+  /**
+   * In a cluster worker, from now on render() serves the whole cluster's
+   * metrics (server/cluster-metrics.ts). False when not a cluster worker.
+   */
+  joinCluster(onError: (err: Error) => void): boolean {
+    this.clustered = joinClusterMetrics(this.registry);
+    this.onClusterError = onError;
+    return this.clustered;
+  }
+
+  async render(): Promise<string> {
+    if (this.clustered) {
+      try {
+        return await clusterMetricsText();
+      } catch (err) {
+        // A worker still starting or a busy primary: this worker's own figures beat no answer.
+        this.onClusterError?.(err as Error);
+      }
+    }
+    return this.registry.metrics();
+  }
+
+  private drives(): Promise<DriveSnapshot> {
+    const now = Date.now();
+    if (this.snapshot && now - this.snapshot.at < SNAPSHOT_TTL_MS) return this.snapshot.value;
+    const value = (async () => {
+      const topology = this.sources.topology();
+      const paths = topology.sets.flatMap((s) => s.drives.map((d) => d.path));
+      const space = new Map<string, { total: number; used: number; free: number } | undefined>();
+      await Promise.all(
+        paths.map(async (p) => {
+          try {
+            const st = await statfs(p);
+            const total = st.blocks * st.bsize;
+            space.set(p, { total, used: (st.blocks - st.bfree) * st.bsize, free: st.bavail * st.bsize });
+          } catch {
+            space.set(p, undefined); // a missing drive: no space series rather than a wrong one
+          }
+        }),
+      );
+      return { topology, space };
+    })();
+    this.snapshot = { at: now, value };
+    return value;
+  }
+
+  private kmsOnline(): Promise<boolean> {
+    const now = Date.now();
+    if (!this.kms || now - this.kms.at >= KMS_TTL_MS) {
+      this.kms = { at: now, value: this.sources.kmsStatus!().catch(() => ({ online: false })) };
+    }
+    return this.kms.value.then((s) => s.online);
+  }
+}
+
+/**
+ * `Authorization: Bearer <token>` against CAIRN_METRICS_TOKEN. No token
+ * configured = open. Compared through hashes so the time taken says nothing
+ * about the token's length or prefix.
+ */
+export function metricsAuthorized(expected: string | undefined, authorization: string | undefined): boolean {
+  if (!expected) return true;
+  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+  if (!m) return false;
+  const a = createHash('sha256').update(m[1]!.trim()).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
