@@ -9,8 +9,12 @@
  *                  PUT path and commit), then the full walk in pages of 1000 and
  *                  BENCH_PAGES (20) single pages from the middle
  *
- * Besides wall-clock rates it prints CPU time per operation (process.cpuUsage),
- * which stays meaningful on a shared, loaded machine where wall time does not.
+ *   BENCH_LARGE_CONCURRENCY (1) large PUTs/GETs in flight (the HTTP targets use 4)
+ *
+ * Besides wall-clock rates it prints CPU time per operation or per MB
+ * (process.cpuUsage, all threads), which stays meaningful on a shared, loaded
+ * machine where wall time does not; for large objects also GC counts (minor +
+ * major, from perf_hooks) and event-loop delay p99/max of each phase.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -19,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { openObjectLayer } from '../storage/index.js';
 import type { ObjectLayer } from '../storage/object-layer.js';
 
@@ -30,6 +35,7 @@ const SMALL = Number(process.env.BENCH_SMALL ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const LIST_KEYS = Number(process.env.BENCH_LIST_KEYS ?? 100_000);
 const PAGES = Number(process.env.BENCH_PAGES ?? 20);
+const LARGE_CONCURRENCY = Number(process.env.BENCH_LARGE_CONCURRENCY ?? 1);
 
 const chunk = Buffer.alloc(MiB);
 for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
@@ -60,14 +66,40 @@ interface Timing {
   ms: number;
   /** CPU microseconds (user + system) of this process. */
   cpuUs: number;
+  /** Garbage collections during the phase: scavenges, and the rest (mark-compact, incremental). */
+  gcMinor: number;
+  gcMajor: number;
+  /** Event-loop delay beyond the 10 ms sampling resolution, ms. */
+  loopP99: number;
+  loopMax: number;
 }
+const gcs = { minor: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    // detail.kind: 1 = scavenge (minor); anything else counts as major here.
+    if ((e as { detail?: { kind?: number } }).detail?.kind === 1) gcs.minor++;
+    else gcs.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
 async function timed(fn: () => Promise<void>): Promise<Timing> {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const g = { ...gcs };
   const c = process.cpuUsage();
   const t = performance.now();
   await fn();
   const ms = performance.now() - t;
   const u = process.cpuUsage(c);
-  return { ms, cpuUs: u.user + u.system };
+  h.disable();
+  const late = (ns: number) => (h.count > 0 ? Math.max(0, ns / 1e6 - 10) : 0);
+  return {
+    ms,
+    cpuUs: u.user + u.system,
+    gcMinor: gcs.minor - g.minor,
+    gcMajor: gcs.major - g.major,
+    loopP99: late(h.percentile(99)),
+    loopMax: late(h.max),
+  };
 }
 const rate = (count: number, t: Timing) =>
   `${((count / t.ms) * 1000).toFixed(0).padStart(7)} ops/s   ${(t.cpuUs / count).toFixed(0).padStart(5)} µs CPU/op`;
@@ -82,7 +114,7 @@ async function pool(count: number, concurrency: number, fn: (i: number) => Promi
 }
 
 async function large(ol: ObjectLayer, drives: string[]): Promise<void> {
-  console.log(`\n# large: ${N} × 64 MiB objects, one at a time`);
+  console.log(`\n# large: ${N} × 64 MiB objects, ${LARGE_CONCURRENCY} at a time`);
   const md5 = await timed(async () => {
     for (let i = 0; i < N; i++) {
       const h = createHash('md5');
@@ -90,12 +122,12 @@ async function large(ol: ObjectLayer, drives: string[]): Promise<void> {
       h.digest();
     }
   });
-  const put = await timed(async () => {
-    for (let i = 0; i < N; i++) await ol.putObject('bench', `big-${i}`, body(OBJECT), { size: OBJECT });
-  });
-  const get = await timed(async () => {
-    for (let i = 0; i < N; i++) await pipeline((await ol.getObject('bench', `big-${i}`)).stream, sink());
-  });
+  const put = await timed(() =>
+    pool(N, LARGE_CONCURRENCY, (i) => ol.putObject('bench', `big-${i}`, body(OBJECT), { size: OBJECT }).then(() => {})),
+  );
+  const get = await timed(() =>
+    pool(N, LARGE_CONCURRENCY, async (i) => pipeline((await ol.getObject('bench', `big-${i}`)).stream, sink())),
+  );
   // Raw: the same bytes as plain files spread over the same drive dirs, fsynced.
   const rawWrite = await timed(async () => {
     for (let i = 0; i < N; i++) {
@@ -111,7 +143,11 @@ async function large(ol: ObjectLayer, drives: string[]): Promise<void> {
   });
   const total = N * OBJECT;
   const row = (name: string, t: Timing, base?: Timing) =>
-    console.log(`${name.padEnd(28)} ${mbps(total, t.ms).toFixed(0).padStart(6)} MB/s${base ? `  (${(base.ms / t.ms).toFixed(2)} × raw)` : ''}`);
+    console.log(
+      `${name.padEnd(28)} ${mbps(total, t.ms).toFixed(0).padStart(6)} MB/s${base ? `  (${(base.ms / t.ms).toFixed(2)} × raw)` : '              '}` +
+        `  ${(t.cpuUs / (total / 1e6)).toFixed(0).padStart(5)} µs CPU/MB  GC ${t.gcMinor}+${t.gcMajor}` +
+        `  loop p99 ${t.loopP99.toFixed(1)} max ${t.loopMax.toFixed(1)} ms`,
+    );
   row('MD5 alone', md5);
   row('raw write + fdatasync', rawWrite);
   row('cairn PUT (md5+RS+bitrot)', put, rawWrite);

@@ -171,6 +171,36 @@ describe('degraded reads', () => {
     expect([...new Set(reads)]).toEqual([1]);
   });
 
+  it('a healthy read takes the frames of each shard of a batch in one scattered read', async () => {
+    const big = pattern(10 * KiB4 + 5, 8);
+    const { shards } = await encodeToMemory(layout, native, big);
+    const readvs: number[] = [];
+    const readers = shards.map((s, i): ShardReader => {
+      const inner = new MemoryShardReader(s);
+      return {
+        readAt: (o, l) => inner.readAt(o, l),
+        readv: (o, t) => (readvs.push(i), inner.readv(o, t)),
+        close: async () => {},
+      };
+    });
+    const out = await collect(createErasureReader(layout, native, readers, big.length, { start: 0, end: big.length - 1 }));
+    expect(out.equals(big)).toBe(true);
+    // 11 blocks of 4 KiB fit one batch: one read per data shard, none of parity.
+    expect(readvs.sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a corrupt frame in the middle of a batch: blocks before it come from the batch, the rest are rebuilt', async () => {
+    const big = pattern(10 * KiB4 + 5, 9);
+    const { shards } = await encodeToMemory(layout, native, big);
+    const damaged = shards.map((x) => Buffer.from(x));
+    damaged[3]![blockFrameOffset(layout, 6) + 30]! ^= 0x10;
+    const onShardError = vi.fn();
+    const out = await decodeFromMemory(layout, native, damaged, big.length, { start: 100, end: big.length - 2 }, { onShardError });
+    expect(out.equals(big.subarray(100, big.length - 1))).toBe(true);
+    expect(onShardError).toHaveBeenCalledTimes(1);
+    expect(onShardError.mock.calls[0]![0]).toBe(3);
+  });
+
   it('rejects a range outside the object', () => {
     const readers = Array.from({ length: 6 }, () => new MemoryShardReader(Buffer.alloc(0)));
     expect(() => createErasureReader(layout, native, readers, 10, { start: 5, end: 10 })).toThrow(RangeError);

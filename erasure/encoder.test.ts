@@ -154,6 +154,30 @@ describe('erasure writer', () => {
     expect((await decodeFromMemory(layout, codec, shards, big.length)).equals(big)).toBe(true);
   });
 
+  it('frames that queue behind a slow write go out together in one writev, in order', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const calls: number[] = [];
+    class Slow extends MemoryShardWriter {
+      override async writev(chunks: Buffer[]): Promise<void> {
+        calls.push(chunks.length);
+        await gate;
+        return super.writev(chunks);
+      }
+    }
+    const writers = Array.from({ length: 6 }, () => new Slow());
+    const big = pattern(3 * KiB4, 2);
+    const done = pipeline(chunked(big, 1000), createErasureWriter(layout, codec, writers, { writeQuorum: 6 }));
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await done;
+    // Per writer: the header alone (in flight while the stripes queued), then all 3 frames as one writev.
+    expect(calls).toEqual([...Array(6).fill(1), ...Array(6).fill(6)]);
+    const shards = writers.map((x) => x.bytes());
+    expect(shards.every((x) => x.length === shardFileSize(layout, big.length))).toBe(true);
+    expect((await decodeFromMemory(layout, codec, shards, big.length)).equals(big)).toBe(true);
+  });
+
   it('result() is unavailable before finish', () => {
     const w = createErasureWriter(layout, codec, Array.from({ length: 6 }, () => new MemoryShardWriter()), { writeQuorum: 4 });
     expect(() => w.result()).toThrow();

@@ -64,6 +64,9 @@ class ErasureWriter extends Writable implements ErasureWritable {
   private readonly aborted: boolean[];
   private readonly failed = new Set<number>();
   private readonly tails: Promise<void>[];
+  /** Frames waiting while writer i has a write in flight; they go out together in its next writev. */
+  private readonly queued: { chunks: Buffer[]; done: (() => void)[] }[];
+  private readonly busy: boolean[];
   private readonly free: Buffer[] = [];
   private allocated = 0;
   private readonly waiting: ((b: Buffer) => void)[] = [];
@@ -101,8 +104,10 @@ class ErasureWriter extends Writable implements ErasureWritable {
       if (!w) this.failed.add(i);
     });
     this.checkQuorum(null);
+    this.queued = writers.map(() => ({ chunks: [], done: [] }));
+    this.busy = writers.map(() => false);
     // Headers go first, queued like any frame so each writer sees one ordered stream.
-    this.tails = writers.map((w, i) => (w && !this.fatal ? this.send(i, [encodeShardHeader(layout, i)]) : Promise.resolve()));
+    this.tails = writers.map((w, i) => (w && !this.fatal ? this.enqueue(i, [encodeShardHeader(layout, i)]) : Promise.resolve()));
     const signal = opts.signal;
     if (signal) {
       if (signal.aborted) {
@@ -231,7 +236,7 @@ class ErasureWriter extends Writable implements ErasureWritable {
         const hashAt = this.hashOffset + i * this.hashSize;
         bitrotHashInto(this.layout.bitrot, shards[i]!, stripe, hashAt);
         const frame = [stripe.subarray(hashAt, hashAt + this.hashSize), shards[i]!];
-        this.tails[i] = this.tails[i]!.then(() => this.send(i, frame));
+        this.tails[i] = this.enqueue(i, frame);
         writes.push(this.tails[i]!);
       }
       // The stripe is reusable once every writer is done with it.
@@ -241,6 +246,33 @@ class ErasureWriter extends Writable implements ErasureWritable {
       this.fatal ??= err instanceof Error ? err : new Error(String(err));
       this.release(stripe);
     });
+  }
+
+  /**
+   * Queues chunks for writer i; resolves once they are written (or the writer
+   * was dropped). Writes to one writer stay one at a time and in order; what
+   * queues up behind a write in flight is sent as one writev, so a writer that
+   * falls behind catches up with fewer, larger writes.
+   */
+  private enqueue(i: number, chunks: Buffer[]): Promise<void> {
+    return new Promise((resolve) => {
+      const q = this.queued[i]!;
+      for (const c of chunks) q.chunks.push(c);
+      q.done.push(resolve);
+      if (!this.busy[i]) void this.pump(i);
+    });
+  }
+
+  private async pump(i: number): Promise<void> {
+    this.busy[i] = true;
+    const q = this.queued[i]!;
+    while (q.done.length > 0) {
+      const chunks = q.chunks.splice(0);
+      const done = q.done.splice(0);
+      await this.send(i, chunks);
+      for (const d of done) d();
+    }
+    this.busy[i] = false;
   }
 
   /** Writes chunks to writer i; a failure drops the writer instead of rejecting. */

@@ -49,5 +49,15 @@ export class MemoryShardReader implements ShardReader {
     return Buffer.from(this.buf.subarray(offset, offset + length));
   }
 
+  async readv(offset: number, targets: Buffer[]): Promise<void> {
+    let total = 0;
+    for (const t of targets) total += t.length;
+    if (!Number.isInteger(offset) || offset < 0 || offset + total > this.buf.length) {
+      throw new RangeError(`read of ${total} bytes at ${offset} outside a ${this.buf.length}-byte shard`);
+    }
+    let at = offset;
+    for (const t of targets) at += this.buf.copy(t, 0, at, at + t.length);
+  }
+
   async close(): Promise<void> {}
 }

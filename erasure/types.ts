@@ -58,5 +58,12 @@ export interface ShardWriter {
 export interface ShardReader {
   /** Exactly `length` bytes at `offset` or a rejection. */
   readAt(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Optional (additive): exactly the summed length of `targets` at `offset`,
+   * scattered into them in order (preadv), or a rejection. The decoder reads
+   * several frames of a shard this way, straight into its output chunks; the
+   * targets are the caller's and are not kept after the promise settles.
+   */
+  readv?(offset: number, targets: Buffer[]): Promise<void>;
   close(): Promise<void>;
 }

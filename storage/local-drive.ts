@@ -384,9 +384,21 @@ export class LocalDrive implements Drive {
       (opening ??= mkdir(dir, { recursive: true }).then(async () => (fh = await open(path, 'w'))));
     return {
       async write(chunk: Buffer) {
-        const h = await handle();
+        const h = fh ?? (await handle());
         let off = 0;
         while (off < chunk.length) off += (await h.write(chunk, off, chunk.length - off)).bytesWritten;
+      },
+      // One pwritev per call (the encoder's [hash][block] frames, several stripes at a time); short writes continue.
+      async writev(chunks: Buffer[]) {
+        const h = fh ?? (await handle());
+        let list = chunks.filter((c) => c.length > 0);
+        while (list.length > 0) {
+          let n = (await h.writev(list)).bytesWritten;
+          let i = 0;
+          while (i < list.length && n >= list[i]!.length) n -= list[i++]!.length;
+          list = list.slice(i);
+          if (n > 0) list[0] = list[0]!.subarray(n);
+        }
       },
       async finish() {
         const h = await handle();
@@ -430,6 +442,21 @@ export class LocalDrive implements Drive {
           got += bytesRead;
         }
         return buf;
+      },
+      // preadv straight into the decoder's output chunks; short reads continue where they stopped.
+      async readv(offset: number, targets: Buffer[]) {
+        let list = targets.filter((t) => t.length > 0);
+        let pos = offset;
+        while (list.length > 0) {
+          const { bytesRead } = await fh.readv(list, pos);
+          if (bytesRead === 0) throw new Error(`shard file truncated: short read at ${pos}`);
+          pos += bytesRead;
+          let n = bytesRead;
+          let i = 0;
+          while (i < list.length && n >= list[i]!.length) n -= list[i++]!.length;
+          list = list.slice(i);
+          if (n > 0) list[0] = list[0]!.subarray(n);
+        }
       },
       close: () => fh.close(),
     };
