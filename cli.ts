@@ -178,11 +178,32 @@ async function worker(config: ServerConfig, logger: Logger): Promise<void> {
   if (role) onDrainRequest(() => stop('drain'));
 }
 
+/** `cairn admin kms rotate [--new-version] DIR...` (admin-kms.ts). */
+async function admin(argv: string[]): Promise<void> {
+  const [area, action, ...rest] = argv;
+  if (area !== 'kms' || action !== 'rotate') {
+    process.stderr.write('Usage: cairn admin kms rotate [--new-version] DIR...\n');
+    process.exit(2);
+  }
+  const { values, positionals } = parseArgs({ args: rest, options: { 'new-version': { type: 'boolean' } }, allowPositionals: true });
+  const drives = positionals.flatMap((p) => expandDrivePattern(p)).map((d) => resolve(d));
+  if (drives.length === 0) {
+    process.stderr.write('cairn admin kms rotate: give the drives, as to cairn server\n');
+    process.exit(2);
+  }
+  const { adminKmsRotate } = await import('./admin-kms.js');
+  const report = await adminKmsRotate(drives, { newVersion: values['new-version'] === true, env: process.env });
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (report.failed.length > 0) process.exit(1);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'server':
       return server(rest);
+    case 'admin':
+      return admin(rest);
     case '--version':
     case 'version':
       process.stdout.write(`cairn ${version()}\n`);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './core/config.js';
+import { createKms, kmsConfigFromEnv } from './crypto/kms-config.js';
 import type { Logger } from './core/logger.js';
 import type { CredentialStore } from './server/auth/index.js';
 import { buildApp, type App } from './server/app.js';
@@ -53,7 +54,12 @@ export interface StartOptions {
  */
 export async function startCairn(config: ServerConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningCairn> {
   if (config.dev) await Promise.all(config.drives.map((d) => mkdir(d, { recursive: true })));
+  // Server-side encryption: the KMS from CAIRN_KMS_* and CAIRN_SSE_AUTO=on (encrypt every object with SSE-S3).
+  const kms = await createKms(kmsConfigFromEnv(process.env));
+  const sseAuto = /^(on|true|1)$/i.test(process.env['CAIRN_SSE_AUTO'] ?? '');
+  if (sseAuto && !kms) throw new Error('CAIRN_SSE_AUTO=on needs a KMS (CAIRN_KMS_SECRET_KEY, CAIRN_KMS_KEY_FILE or CAIRN_KMS_VAULT_*)');
   const objects = await openObjectLayer({
+    sse: { ...(kms ? { kms } : {}), auto: sseAuto },
     drives: [...config.drives],
     standardParity: config.standardParity,
     reducedParity: config.reducedParity,

@@ -76,8 +76,17 @@ export async function buildApp(deps: ServerDeps): Promise<App> {
   // We take it over so the handler decides, after authentication, whether the
   // client may send its body (see continueIfExpected).
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+  // Any other Expect value (empty, `200`, ...) gets 417 from Node unless someone listens.
+  // S3 ignores expectations it does not know; only `100-continue` means anything.
+  app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res));
 
   app.addHook('onRequest', async (request, reply) => {
+    // An empty Content-Type is no media type at all: without this fastify's
+    // parser answers 415 before our handler (S3 stores no Content-Type then).
+    // Signatures are checked against rawHeaders, which keep the header as sent.
+    if (typeof request.headers['content-type'] === 'string' && request.headers['content-type'].trim() === '') {
+      delete request.headers['content-type'];
+    }
     reply.header('x-amz-request-id', request.id);
     reply.header('x-amz-id-2', deps.hostId);
     reply.header('server', 'Cairn');

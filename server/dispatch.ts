@@ -13,6 +13,9 @@ import {
   uploadPart,
 } from './handlers/multipart.js';
 import { getObjectAttributes } from './handlers/object-attributes.js';
+import { getBucketVersioning, listObjectVersions } from './handlers/versions.js';
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js';
+import { deleteBucketEncryption, getBucketEncryption, putBucketEncryption } from './handlers/bucket-encryption.js';
 import { notImplementedFor, type Op } from './router.js';
 
 /** One exhaustive switch: an operation added to `Op` without a case here does not compile. */
@@ -60,6 +63,24 @@ export async function dispatch(ctx: RequestContext, op: Op): Promise<void> {
       return listParts(ctx, op);
     case 'ListMultipartUploads':
       return listMultipartUploads(ctx, op);
+    case 'GetBucketEncryption':
+      return getBucketEncryption(ctx, op);
+    case 'PutBucketEncryption':
+      return putBucketEncryption(ctx, op);
+    case 'DeleteBucketEncryption':
+      return deleteBucketEncryption(ctx, op);
+    case 'ListObjectVersions':
+      return listObjectVersions(ctx, op);
+    case 'GetBucketVersioning':
+      return getBucketVersioning(ctx, op);
+    case 'GetBucketAcl':
+      return getBucketAcl(ctx, op);
+    case 'GetObjectAcl':
+      return getObjectAcl(ctx, op);
+    case 'PutBucketAcl':
+      return putBucketAcl(ctx, op);
+    case 'PutObjectAcl':
+      return putObjectAcl(ctx, op);
     case 'NotImplemented':
       throw notImplementedFor(op.what);
     default: {

@@ -1,3 +1,4 @@
+import { CRYPTO_S3_ERRORS, CryptoError } from '../crypto/errors.js';
 import { ObjectLayerError, type ObjectLayerErrorCode } from '../storage/errors.js';
 import { S3Error, internalError } from './s3-error.js';
 import { xmlDocument } from './xml.js';
@@ -86,6 +87,12 @@ export function toS3Error(err: unknown): TranslatedError {
     const make = OBJECT_LAYER[err.code];
     const s3 = make ? make(err.message) : internalError();
     return { s3, internal: s3.status === 500 };
+  }
+  if (err instanceof CryptoError) {
+    // crypto/ keeps AWS's answer per code as data (it cannot import server/).
+    const m = CRYPTO_S3_ERRORS[err.code];
+    const s3 = new S3Error(m.code, m.status, m.status >= 500 && err.code !== 'KmsUnavailable' && err.code !== 'KmsUnsupported' ? internalError().message : err.message);
+    return { s3, internal: m.status === 500 };
   }
   const fw = fromFramework(err);
   if (fw) return { s3: fw, internal: false };

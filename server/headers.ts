@@ -4,6 +4,7 @@ import { CHECKSUM_ALGORITHMS, checksumHeaderName, isValidChecksumValue, parseChe
 import type { ChecksumAlgorithm, ChecksumRequest, ContentHeaders, ObjectInfo } from '../storage/object-layer.js';
 import { S3Error, invalidArgument, invalidRequest, notImplemented } from './s3-error.js';
 import type { Query } from './router.js';
+import { headerValueText } from './auth/canonical.js';
 
 /** Request and response headers of an object: metadata in, metadata out. */
 
@@ -40,7 +41,7 @@ export function userMetadataFrom(headers: IncomingHttpHeaders): Record<string, s
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
     const k = name.slice('x-amz-meta-'.length);
-    const v = Array.isArray(value) ? value.join(',') : value;
+    const v = headerValueText(Array.isArray(value) ? value.join(',') : value);
     size += k.length + Buffer.byteLength(v);
     out[k] = v;
   }
@@ -48,6 +49,18 @@ export function userMetadataFrom(headers: IncomingHttpHeaders): Record<string, s
     throw new S3Error('MetadataTooLarge', 400, 'Your metadata headers exceed the maximum allowed metadata size.');
   }
   return out;
+}
+
+/**
+ * A stored metadata value as a response header. Node writes header strings as
+ * latin1, so text within U+0000..U+00FF goes out byte for byte and clients
+ * (which read response headers as latin1) get the same text back; beyond that,
+ * S3's mail-safe RFC 2047 form `=?UTF-8?B?...?=`.
+ */
+export function metadataHeaderValue(v: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\xff]*$/.test(v)) return v;
+  return `=?UTF-8?B?${Buffer.from(v, 'utf8').toString('base64')}?=`;
 }
 
 export function storageClassFrom(headers: IncomingHttpHeaders): string | undefined {
@@ -133,7 +146,7 @@ export function writeObjectHeaders(reply: FastifyReply, info: ObjectInfo, query:
   if (h.contentLanguage) reply.header('content-language', h.contentLanguage);
   if (h.cacheControl) reply.header('cache-control', h.cacheControl);
   if (h.expires) reply.header('expires', h.expires);
-  for (const [k, v] of Object.entries(info.userMetadata)) reply.header(`x-amz-meta-${k}`, v);
+  for (const [k, v] of Object.entries(info.userMetadata)) reply.header(`x-amz-meta-${k}`, metadataHeaderValue(v));
   if (info.storageClass && info.storageClass !== 'STANDARD') reply.header('x-amz-storage-class', info.storageClass);
   if (info.parts && info.parts.length > 0) reply.header('x-amz-mp-parts-count', String(info.parts.length));
   if (withChecksums) {
@@ -154,24 +167,43 @@ export function writeObjectHeaders(reply: FastifyReply, info: ObjectInfo, query:
 
 /** Canned ACLs that mean what a bucket without ACLs already does. */
 const HARMLESS_ACLS = new Set(['private', 'bucket-owner-full-control']);
+/** Every canned ACL S3 knows; anything else is a client error, not a missing feature. */
+const CANNED_ACLS = new Set([
+  ...HARMLESS_ACLS,
+  'public-read',
+  'public-read-write',
+  'aws-exec-read',
+  'authenticated-read',
+  'bucket-owner-read',
+  'log-delivery-write',
+]);
+
+/**
+ * `x-amz-acl`: an unknown value → 400 InvalidArgument (as AWS); a real canned
+ * ACL that would grant more than the owner's FULL_CONTROL → 501, since ACLs are
+ * not built and storing the object anyway would be a wrong success.
+ */
+export function checkCannedAcl(headers: IncomingHttpHeaders): void {
+  const acl = one(headers, 'x-amz-acl')?.trim();
+  if (acl === undefined) return;
+  if (!CANNED_ACLS.has(acl)) throw invalidArgument('Invalid canned ACL value in x-amz-acl.', { ArgumentName: 'x-amz-acl', ArgumentValue: acl });
+  if (!HARMLESS_ACLS.has(acl)) throw notImplemented(`The canned ACL ${JSON.stringify(acl)} is not implemented yet (ACLs are not built).`);
+}
 
 /**
  * Write headers asking for features Cairn does not have yet. Storing the object
  * anyway would be a wrong success (plaintext where encryption was asked, public
  * where private was assumed, no retention where a lock was asked), so: 501.
- * SSE: remove the first clause when server-side encryption lands.
  */
 export function refuseUnsupportedWriteHeaders(headers: IncomingHttpHeaders): void {
   const refuse = (what: string) => {
     throw notImplemented(`${what} is not implemented yet.`);
   };
   for (const name of Object.keys(headers)) {
-    if (name.startsWith('x-amz-server-side-encryption')) refuse('Server-side encryption');
     if (name.startsWith('x-amz-grant-')) refuse('Access control lists');
     if (name.startsWith('x-amz-object-lock-')) refuse('Object Lock');
   }
-  const acl = one(headers, 'x-amz-acl');
-  if (acl !== undefined && !HARMLESS_ACLS.has(acl.trim())) refuse(`The canned ACL ${JSON.stringify(acl)}`);
+  checkCannedAcl(headers);
   if (one(headers, 'x-amz-tagging') !== undefined) refuse('Object tagging');
   if (one(headers, 'x-amz-website-redirect-location') !== undefined) refuse('Website redirects');
 }

@@ -26,7 +26,7 @@ describe('routeRequest', () => {
   });
 
   it('answers unknown sub-resources with NotImplemented, never another operation', () => {
-    for (const q of ['acl', 'policy', 'versioning', 'tagging', 'lifecycle', 'cors', 'website']) {
+    for (const q of ['policy', 'tagging', 'lifecycle', 'cors', 'website']) {
       expect(route('GET', `/b?${q}`).op.op).toBe('NotImplemented');
       expect(route('PUT', `/b/k?${q}`).op.op).toBe('NotImplemented');
     }
@@ -49,6 +49,19 @@ describe('routeRequest', () => {
     expect(route('GET', '/', 's3.example.com', ['s3.example.com']).op).toEqual({ op: 'ListBuckets' });
     expect(route('GET', '/?list-type=2', 'b.s3.example.com', ['s3.example.com']).op).toEqual({ op: 'ListObjectsV2', bucket: 'b' });
     expect(bucketFromHost('other.com', ['s3.example.com'])).toBeUndefined();
+  });
+});
+
+describe('routeRequest: versions and ACLs', () => {
+  it('routes the read side of versioning and ACLs, and PutBucketVersioning stays NotImplemented', () => {
+    expect(route('GET', '/b?versions&key-marker=k&version-id-marker=null&max-keys=2').op).toEqual({ op: 'ListObjectVersions', bucket: 'b' });
+    expect(route('GET', '/b?versioning').op).toEqual({ op: 'GetBucketVersioning', bucket: 'b' });
+    expect(route('GET', '/b?acl').op).toEqual({ op: 'GetBucketAcl', bucket: 'b' });
+    expect(route('PUT', '/b?acl').op).toEqual({ op: 'PutBucketAcl', bucket: 'b' });
+    expect(route('GET', '/b/k?acl').op).toEqual({ op: 'GetObjectAcl', bucket: 'b', key: 'k' });
+    expect(route('PUT', '/b/k?acl').op).toEqual({ op: 'PutObjectAcl', bucket: 'b', key: 'k' });
+    expect(route('PUT', '/b?versioning').op.op).toBe('NotImplemented');
+    expect(route('GET', '/b?versions&version-id=x').op.op).toBe('NotImplemented');
   });
 });
 

@@ -35,6 +35,15 @@ export type Op =
   | { op: 'AbortMultipartUpload'; bucket: string; key: string; uploadId: string }
   | { op: 'ListParts'; bucket: string; key: string; uploadId: string }
   | { op: 'ListMultipartUploads'; bucket: string }
+  | { op: 'GetBucketEncryption'; bucket: string }
+  | { op: 'PutBucketEncryption'; bucket: string }
+  | { op: 'DeleteBucketEncryption'; bucket: string }
+  | { op: 'ListObjectVersions'; bucket: string }
+  | { op: 'GetBucketVersioning'; bucket: string }
+  | { op: 'GetBucketAcl'; bucket: string }
+  | { op: 'GetObjectAcl'; bucket: string; key: string }
+  | { op: 'PutBucketAcl'; bucket: string }
+  | { op: 'PutObjectAcl'; bucket: string; key: string }
   /** Recognised as S3 but not implemented (yet): answered 501 after authentication. */
   | { op: 'NotImplemented'; bucket?: string; key?: string; what: string };
 
@@ -64,6 +73,15 @@ export const ACCESS: Readonly<Record<OpName, string>> = {
   AbortMultipartUpload: 's3:AbortMultipartUpload',
   ListParts: 's3:ListMultipartUploadParts',
   ListMultipartUploads: 's3:ListBucketMultipartUploads',
+  GetBucketEncryption: 's3:GetEncryptionConfiguration',
+  PutBucketEncryption: 's3:PutEncryptionConfiguration',
+  DeleteBucketEncryption: 's3:PutEncryptionConfiguration',
+  ListObjectVersions: 's3:ListBucketVersions',
+  GetBucketVersioning: 's3:GetBucketVersioning',
+  GetBucketAcl: 's3:GetBucketAcl',
+  GetObjectAcl: 's3:GetObjectAcl',
+  PutBucketAcl: 's3:PutBucketAcl',
+  PutObjectAcl: 's3:PutObjectAcl',
   NotImplemented: 's3:*',
 };
 
@@ -94,6 +112,7 @@ const LIST_V2 = new Set([
   'fetch-owner',
 ]);
 const LIST_BUCKETS = new Set(['prefix', 'max-buckets', 'continuation-token', 'bucket-region']);
+const LIST_VERSIONS = new Set(['versions', 'prefix', 'delimiter', 'key-marker', 'version-id-marker', 'max-keys', 'encoding-type']);
 const LIST_UPLOADS = new Set(['uploads', 'prefix', 'delimiter', 'key-marker', 'upload-id-marker', 'max-uploads', 'encoding-type']);
 
 /** `headers` tells CopyObject / UploadPartCopy (x-amz-copy-source) from PutObject / UploadPart. */
@@ -159,6 +178,22 @@ function pickOp(method: string, bucket: string | undefined, key: string | undefi
           const extra = unsupported(LIST_UPLOADS);
           return extra ? ni(`?${extra}`) : { op: 'ListMultipartUploads', bucket };
         }
+        if (query.has('encryption')) {
+          const extra = unsupported(new Set(['encryption']));
+          return extra ? ni(`?${extra}`) : { op: 'GetBucketEncryption', bucket };
+        }
+        if (query.has('versions')) {
+          const extra = unsupported(LIST_VERSIONS);
+          return extra ? ni(`?${extra}`) : { op: 'ListObjectVersions', bucket };
+        }
+        if (query.has('versioning')) {
+          const extra = unsupported(new Set(['versioning']));
+          return extra ? ni(`?${extra}`) : { op: 'GetBucketVersioning', bucket };
+        }
+        if (query.has('acl')) {
+          const extra = unsupported(new Set(['acl']));
+          return extra ? ni(`?${extra}`) : { op: 'GetBucketAcl', bucket };
+        }
         if (query.get('list-type') === '2') {
           const extra = unsupported(LIST_V2);
           return extra ? ni(`?${extra}`) : { op: 'ListObjectsV2', bucket };
@@ -172,10 +207,22 @@ function pickOp(method: string, bucket: string | undefined, key: string | undefi
         return extra ? ni(`?${extra}`) : { op: 'HeadBucket', bucket };
       }
       case 'PUT': {
+        if (query.has('encryption')) {
+          const extra = unsupported(new Set(['encryption']));
+          return extra ? ni(`?${extra}`) : { op: 'PutBucketEncryption', bucket };
+        }
+        if (query.has('acl')) {
+          const extra = unsupported(new Set(['acl']));
+          return extra ? ni(`?${extra}`) : { op: 'PutBucketAcl', bucket };
+        }
         const extra = unsupported();
         return extra ? ni(`?${extra}`) : { op: 'CreateBucket', bucket };
       }
       case 'DELETE': {
+        if (query.has('encryption')) {
+          const extra = unsupported(new Set(['encryption']));
+          return extra ? ni(`?${extra}`) : { op: 'DeleteBucketEncryption', bucket };
+        }
         const extra = unsupported();
         return extra ? ni(`?${extra}`) : { op: 'DeleteBucket', bucket };
       }
@@ -205,6 +252,7 @@ function pickOp(method: string, bucket: string | undefined, key: string | undefi
         return objectOp(['uploadid', 'max-parts', 'part-number-marker', 'encoding-type'], () => ({ op: 'ListParts', bucket, key, uploadId }));
       }
       if (query.has('attributes')) return objectOp(['attributes'], () => ({ op: 'GetObjectAttributes', bucket, key }));
+      if (query.has('acl')) return objectOp(['acl'], () => ({ op: 'GetObjectAcl', bucket, key }));
       return objectOp(['partnumber'], () => ({ op: 'GetObject', bucket, key }));
     case 'HEAD':
       return objectOp(['partnumber'], () => ({ op: 'HeadObject', bucket, key }));
@@ -216,6 +264,7 @@ function pickOp(method: string, bucket: string | undefined, key: string | undefi
             : { op: copy ? 'UploadPartCopy' : 'UploadPart', bucket, key, uploadId },
         );
       }
+      if (query.has('acl')) return objectOp(['acl'], () => ({ op: 'PutObjectAcl', bucket, key }));
       return objectOp([], () => ({ op: copy ? 'CopyObject' : 'PutObject', bucket, key }));
     case 'POST':
       if (query.has('uploads')) return objectOp(['uploads'], () => ({ op: 'CreateMultipartUpload', bucket, key }));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Readable, type Writable } from 'node:stream';
+import { Readable, type Transform, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Logger } from '../core/logger.js';
 import type { BitrotAlgorithm, ErasureCodec, ErasureLayout, ShardReader, ShardWriter } from '../erasure/types.js';
@@ -22,6 +22,7 @@ import {
 } from './metadata-record.js';
 import type { ByteRange, ChecksumRequest, ObjectInfo, WriteConditions } from './object-layer.js';
 import { settle, writeQuorumOf } from './quorum.js';
+import { sseInfoOf } from './sse-pipeline.js';
 import { parityFor, type ParityConfig } from './storage-class.js';
 
 /**
@@ -76,6 +77,7 @@ export const objectInfoOf = (bucket: string, key: string, r: ObjectRecord): Obje
   storageClass: r.storageClass,
   checksums: r.checksums,
   ...(r.checksumType ? { checksumType: r.checksumType } : {}),
+  ...(r.sse ? { sse: sseInfoOf(r.sse)! } : {}),
   ...(r.parts.length > 1 || /-\d+$/.test(r.etag)
     ? {
         parts: r.parts.map((p) => ({
@@ -228,7 +230,7 @@ export class ErasureSet {
   }
 
   /** Every online drive's record of the key, where it is the version of `rec`. */
-  private agreeingSlots(bucket: string, key: string, rec: ObjectRecord): Array<ObjectRecord | undefined> {
+  agreeingSlots(bucket: string, key: string, rec: ObjectRecord): Array<ObjectRecord | undefined> {
     return this.drives.map((d) => {
       try {
         const raw = d?.getObjectRaw(bucket, key);
@@ -280,6 +282,8 @@ export class ErasureSet {
       contentMd5?: string;
       checksum?: ChecksumRequest;
       allowInline: boolean;
+      /** SSE: plaintext → ciphertext, between hashing and erasure coding (storage/sse-pipeline.ts). */
+      encrypt?: { stream: Transform; storedSize(plainSize: number): number };
       signal?: AbortSignal;
     },
   ): Promise<WrittenData & { hasher: BodyHasher }> {
@@ -289,14 +293,15 @@ export class ErasureSet {
     const codec = getCodec(layout.codec);
     const hasher = new BodyHasher(o.size, o.maxSize, o.checksum);
     const inlineMax = Math.min(this.opts.inlineThreshold, layout.blockSize);
-    const inlineOk = o.allowInline && (o.size === undefined || o.size <= inlineMax);
+    const stored = o.size === undefined ? undefined : o.encrypt ? o.encrypt.storedSize(o.size) : o.size;
+    const inlineOk = o.allowInline && (stored === undefined || stored <= inlineMax);
     /** Framed shard bytes per slot (undefined for offline slots), written nowhere but the records. */
     const inlineResult = async (data: Buffer) => {
       const byShard = await encodeInlineShards(layout, codec, data);
       const inline = layout.distribution.map((shard, slot) => (this.drives[slot] ? byShard[shard] : undefined));
       return { size: hasher.bytes, md5: hasher.md5Bytes, checksum: hasher.checksumValue, inline, slots: online, hasher };
     };
-    if (inlineOk && o.size !== undefined) {
+    if (inlineOk && o.size !== undefined && !o.encrypt) {
       // Declared small: read it whole (bounded by the declared size) and skip the stream machinery.
       try {
         const data = await readSmallBody(body, (c) => hasher.feed(c), o.signal);
@@ -319,7 +324,8 @@ export class ErasureSet {
     const sink = new AdaptiveSink(inlineOk ? inlineMax : -1, open);
     const cleanup = () => Promise.all(online.map((i) => this.drives[i]!.removeTmp(target.tmpId).catch(() => {})));
     try {
-      await pipeline(body, hasher, sink, ...(o.signal ? [{ signal: o.signal }] : []));
+      const stages = o.encrypt ? [hasher, o.encrypt.stream] : [hasher];
+      await pipeline([body, ...stages, sink], ...(o.signal ? [{ signal: o.signal }] : []));
       hasher.verify(o.contentMd5);
       const inlineBody = sink.inlineBody;
       // Shard writers open their files lazily, so nothing was written to tmp.

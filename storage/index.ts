@@ -7,6 +7,7 @@ import { LocalDrive } from './local-drive.js';
 import { ErasureObjectLayer } from './object-layer-impl.js';
 import type { ObjectLayer } from './object-layer.js';
 import { resolveParity } from './storage-class.js';
+import type { SseSettings } from './sse-pipeline.js';
 
 export { expandDrivePattern } from './drive-pattern.js';
 export { validateBucketName, validateObjectKey } from './names.js';
@@ -26,6 +27,8 @@ export interface StorageConfig {
   codec?: CodecId;
   bitrot?: BitrotAlgorithm;
   logger?: Logger;
+  /** Server-side encryption: the KMS and the encrypt-everything switch (storage/sse-pipeline.ts). */
+  sse?: SseSettings;
 }
 
 export const DEFAULT_BLOCK_SIZE = 1 << 20;
@@ -77,5 +80,5 @@ export async function openObjectLayer(cfg: StorageConfig): Promise<ObjectLayer> 
       });
     }),
   );
-  return new ErasureObjectLayer(formatting.deploymentId, sets, opened, logger);
+  return new ErasureObjectLayer(formatting.deploymentId, sets, opened, logger, cfg.sse);
 }

@@ -1,4 +1,6 @@
 import { Packr } from 'msgpackr';
+import type { StreamParams } from '../crypto/package-format.js';
+import type { SealedObjectKey } from '../crypto/sse.js';
 import type { ErasureLayout } from '../erasure/types.js';
 import type { ChecksumAlgorithm, ChecksumType, Checksums, ContentHeaders } from './object-layer.js';
 
@@ -20,6 +22,15 @@ export interface ObjectPartRecord {
   checksums: Checksums;
   /** File name inside the object's data dir (`part.1` for a single PUT). */
   file: string;
+  /** SSE: this part's stream params; `size` stays the plaintext size, the shards hold encryptedSize(size). */
+  sse?: StreamParams;
+}
+
+/** SSE of an object or upload: the sealed object key (crypto/sse.ts), never the key itself. Additive: v2 records without it are plaintext. */
+export interface SseRecord {
+  sealed: SealedObjectKey;
+  /** Parts are keyed streamKey(objectKey, part number); a single PUT uses part number 0. */
+  multipart?: boolean;
 }
 
 export interface ObjectRecord {
@@ -44,7 +55,7 @@ export interface ObjectRecord {
   tags?: Record<string, string>;
   retention?: { mode: string; until: number };
   legalHold?: boolean;
-  sse?: Record<string, unknown>;
+  sse?: SseRecord;
 }
 
 export interface BucketRecord {
@@ -68,6 +79,7 @@ export interface UploadRecord {
   userMetadata: Record<string, string>;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
+  sse?: SseRecord;
 }
 
 export interface PartRecord extends ObjectPartRecord {

@@ -25,6 +25,7 @@ import type {
 } from './object-layer.js';
 import { settle, writeQuorumOf } from './quorum.js';
 import { STANDARD } from './storage-class.js';
+import { bucketEncryptionOf, refuseKeyForPlaintext, sealRequestOf, sseInfoOf, WriteEncryption } from './sse-pipeline.js';
 
 /**
  * Multipart uploads. The upload record lives in the `uploads` db of every drive
@@ -55,6 +56,7 @@ const uploadInfo = (u: UploadRecord): MultipartUploadInfo => ({
   storageClass: u.storageClass,
   ...(u.checksumAlgorithm ? { checksumAlgorithm: u.checksumAlgorithm } : {}),
   ...(u.checksumType ? { checksumType: u.checksumType } : {}),
+  ...(u.sse ? { sse: sseInfoOf(u.sse)! } : {}),
 });
 
 const partInfo = (p: ObjectPartRecord): PartInfo => ({
@@ -70,9 +72,13 @@ export class MultipartOps {
 
   async create(bucket: string, key: string, opts: CreateMultipartOptions = {}): Promise<MultipartUploadInfo> {
     validateObjectKey(key);
-    this.layer.requireBucket(bucket);
+    const bucketRec = this.layer.requireBucket(bucket);
     const { set, distribution } = this.layer.setFor(bucket, key);
     const layout = set.layoutFor(opts.storageClass, distribution);
+    // The object key is made and sealed once per upload; each part gets its own stream key.
+    const sealReq = sealRequestOf(opts.sse, bucketEncryptionOf(bucketRec), this.layer.sse);
+    const enc = sealReq ? await WriteEncryption.begin(sealReq, { bucket, key }) : undefined;
+    enc?.dispose();
     const rec: UploadRecord = {
       bucket,
       key,
@@ -85,6 +91,7 @@ export class MultipartOps {
       userMetadata: opts.userMetadata ?? {},
       ...(opts.checksumAlgorithm ? { checksumAlgorithm: opts.checksumAlgorithm } : {}),
       ...(opts.checksumType ? { checksumType: opts.checksumType } : {}),
+      ...(enc ? { sse: enc.record(true) } : {}),
     };
     const wq = writeQuorumOf(layout.dataShards, layout.parityShards);
     const results = await settle(set.drives.map((d) => (d ? d.putUpload(rec) : null)));
@@ -129,6 +136,7 @@ export class MultipartOps {
     body: Readable,
     opts: PutPartOptions = {},
   ): Promise<PartInfo> {
+    let enc: WriteEncryption | undefined;
     try {
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
         throw new ObjectLayerError('InvalidPartNumber', `part number must be an integer in 1..${MAX_PART_NUMBER}`);
@@ -137,6 +145,9 @@ export class MultipartOps {
         throw new ObjectLayerError('EntityTooLarge', `a part may not exceed ${MAX_PART_SIZE} bytes`);
       }
       const { set, upload } = this.resolveUpload(bucket, key, uploadId);
+      if (upload.sse) enc = await WriteEncryption.reopen(upload.sse, { bucket, key }, opts.sse, this.layer.sse.kms);
+      else refuseKeyForPlaintext(opts.sse);
+      const encryptor = enc?.encryptor(partNumber);
       const writeId = randomBytes(6).toString('hex');
       const file = `part.${partNumber}.${writeId}`;
       const written = await set.writeData(
@@ -149,17 +160,19 @@ export class MultipartOps {
           ...(opts.contentMd5 !== undefined ? { contentMd5: opts.contentMd5 } : {}),
           ...(opts.checksum ? { checksum: opts.checksum } : {}),
           allowInline: false,
+          ...(encryptor ? { encrypt: encryptor } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
         },
       );
       const rec: PartRecord = {
         number: partNumber,
         size: written.size,
-        etag: written.md5.toString('hex'),
+        etag: enc ? enc.etag(written.md5, partNumber) : written.md5.toString('hex'),
         modTime: nextModTime(),
         checksums: written.checksum && opts.checksum ? { [opts.checksum.algorithm]: written.checksum } : {},
         file,
         writeId,
+        ...(encryptor ? { sse: encryptor.stream.params } : {}),
       };
       const wq = writeQuorumOf(upload.layout.dataShards, upload.layout.parityShards);
       const results = await settle(written.slots.map((i) => set.drives[i]!.commitPart(bucket, key, uploadId, rec)));
@@ -195,6 +208,8 @@ export class MultipartOps {
     } catch (err) {
       body.resume();
       throw err;
+    } finally {
+      enc?.dispose();
     }
   }
 
@@ -334,7 +349,7 @@ export class MultipartOps {
       if (!p || stripQuotes(c.etag) !== p.etag) {
         throw new ObjectLayerError('InvalidPart', `part ${c.partNumber} was not found or its ETag does not match`);
       }
-      return { number: p.number, size: p.size, etag: p.etag, modTime: p.modTime, checksums: p.checksums, file: p.file };
+      return { number: p.number, size: p.size, etag: p.etag, modTime: p.modTime, checksums: p.checksums, file: p.file, ...(p.sse ? { sse: p.sse } : {}) };
     });
     chosen.forEach((p, i) => {
       if (i < chosen.length - 1 && p.size < MIN_PART_SIZE) {
@@ -360,6 +375,7 @@ export class MultipartOps {
       storageClass: upload.storageClass,
       layout: upload.layout,
       parts: chosen,
+      ...(upload.sse ? { sse: upload.sse } : {}),
     };
     const slots = set.drives.flatMap((d, i) => (d ? [i] : []));
     await set.commitRecord(bucket, key, rec, slots, undefined, {

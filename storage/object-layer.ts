@@ -21,6 +21,31 @@ export interface ContentHeaders {
   expires?: string;
 }
 
+/**
+ * Server-side encryption asked for by a write (SSE-S3, SSE-KMS, SSE-C), or the
+ * customer key a read of an SSE-C object must present (only `SSE-C` matters
+ * for reads). No request on a write: the bucket default, then the server-wide
+ * setting, decide.
+ */
+export type SseRequest =
+  | { type: 'SSE-S3' }
+  | { type: 'SSE-KMS'; keyId?: string; context?: Record<string, string> }
+  | { type: 'SSE-C'; customerKey: Buffer };
+
+/** How a stored object is encrypted, for the response headers. */
+export interface SseInfo {
+  algorithm: 'SSE-S3' | 'SSE-KMS' | 'SSE-C';
+  kmsKeyId?: string;
+  kmsContext?: Record<string, string>;
+}
+
+/** Bucket default encryption (PutBucketEncryption); one rule, as AWS allows. */
+export interface BucketEncryption {
+  algorithm: 'SSE-S3' | 'SSE-KMS';
+  kmsKeyId?: string;
+  bucketKeyEnabled?: boolean;
+}
+
 export interface BucketInfo {
   name: string;
   created: Date;
@@ -52,6 +77,8 @@ export interface ObjectInfo {
   checksumType?: ChecksumType;
   /** Present for multipart objects, in part-number order. */
   parts?: PartInfo[];
+  /** Present for encrypted objects; `size` stays the plaintext size. */
+  sse?: SseInfo;
 }
 
 export interface ByteRange {
@@ -89,6 +116,7 @@ export interface PutObjectOptions {
   contentMd5?: string;
   checksum?: ChecksumRequest;
   conditions?: WriteConditions;
+  sse?: SseRequest;
   signal?: AbortSignal;
 }
 
@@ -96,6 +124,8 @@ export interface GetObjectOptions {
   range?: ByteRange;
   /** 1-based; serves only that part of a multipart object. */
   partNumber?: number;
+  /** The customer key of an SSE-C object. */
+  sse?: SseRequest;
   signal?: AbortSignal;
 }
 
@@ -133,6 +163,7 @@ export interface MultipartUploadInfo {
   storageClass: string;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
+  sse?: SseInfo;
 }
 
 export interface CreateMultipartOptions {
@@ -141,10 +172,13 @@ export interface CreateMultipartOptions {
   storageClass?: string;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
+  sse?: SseRequest;
   signal?: AbortSignal;
 }
 
 export interface PutPartOptions {
+  /** The customer key, when the upload is SSE-C. */
+  sse?: SseRequest;
   size?: number;
   contentMd5?: string;
   checksum?: ChecksumRequest;
@@ -221,7 +255,8 @@ export interface ObjectLayer {
 
   putObject(bucket: string, key: string, body: Readable, opts?: PutObjectOptions): Promise<ObjectInfo>;
   getObject(bucket: string, key: string, opts?: GetObjectOptions): Promise<GetObjectResult>;
-  headObject(bucket: string, key: string, opts?: { partNumber?: number; signal?: AbortSignal }): Promise<ObjectInfo>;
+  /** With `sse` (SSE-C key) the key is checked as a GET would; without, HEAD of an SSE-C object needs none here. */
+  headObject(bucket: string, key: string, opts?: { partNumber?: number; sse?: SseRequest; signal?: AbortSignal }): Promise<ObjectInfo>;
   /** Idempotent: deleting a missing key succeeds. Returns the info of what was removed, if anything. */
   deleteObject(bucket: string, key: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo | undefined>;
   listObjects(bucket: string, opts?: ListObjectsOptions): Promise<ListObjectsResult>;
@@ -246,6 +281,11 @@ export interface ObjectLayer {
     opts?: CompleteMultipartOptions,
   ): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string, opts?: { signal?: AbortSignal }): Promise<void>;
+
+  /** Bucket default encryption; undefined when none is set. */
+  getBucketEncryption?(bucket: string, opts?: { signal?: AbortSignal }): Promise<BucketEncryption | undefined>;
+  /** Sets (or with undefined, removes) the bucket default encryption. */
+  putBucketEncryption?(bucket: string, cfg: BucketEncryption | undefined, opts?: { signal?: AbortSignal }): Promise<void>;
 
   /** Flush and close drives; in-flight calls finish first. */
   close(): Promise<void>;

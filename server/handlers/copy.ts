@@ -6,6 +6,7 @@ import { checkCopySourcePreconditions } from '../conditional.js';
 import { sendXml, type RequestContext } from '../context.js';
 import { contentHeadersFrom, quoteEtag, storageClassFrom, userMetadataFrom, validateKey } from '../headers.js';
 import { S3Error, invalidArgument, invalidRequest } from '../s3-error.js';
+import { sseReadRequestFrom, sseWriteRequestFrom, writeSseHeaders } from '../sse.js';
 import { xmlDocument } from '../xml.js';
 import { parsePartNumber } from './multipart.js';
 
@@ -81,7 +82,9 @@ function checkVersion(src: CopySource): void {
 async function openSource(ctx: RequestContext, src: CopySource, range?: ByteRange): Promise<GetObjectResult> {
   checkVersion(src);
   validateKey(src.key);
-  const res = await ctx.deps.objects.getObject(src.bucket, src.key, { ...(range ? { range } : {}), signal: ctx.signal });
+  // The source's SSE-C key comes in the x-amz-copy-source-server-side-encryption-customer-* trio.
+  const sse = sseReadRequestFrom(ctx.req.headers, 'copy-source-');
+  const res = await ctx.deps.objects.getObject(src.bucket, src.key, { ...(range ? { range } : {}), ...(sse ? { sse } : {}), signal: ctx.signal });
   try {
     checkCopySourcePreconditions(ctx.req.headers, res.info);
     return res;
@@ -120,6 +123,8 @@ export async function copyObject(ctx: RequestContext, op: { bucket: string; key:
   const directive = parseDirective(one(headers, 'x-amz-metadata-directive'), 'x-amz-metadata-directive');
   parseDirective(one(headers, 'x-amz-tagging-directive'), 'x-amz-tagging-directive');
   const storageClass = storageClassFrom(headers);
+  // Target encryption: as asked, else the bucket default / server setting (the source's is not inherited, as AWS).
+  const sse = sseWriteRequestFrom(headers);
   const replaced =
     directive === 'REPLACE'
       ? { headers: contentHeadersFrom(headers, one(headers, 'content-encoding')), userMetadata: userMetadataFrom(headers) }
@@ -127,7 +132,7 @@ export async function copyObject(ctx: RequestContext, op: { bucket: string; key:
   const changesSomething =
     replaced !== undefined ||
     storageClass !== undefined ||
-    headers['x-amz-server-side-encryption'] !== undefined ||
+    sse !== undefined ||
     headers['x-amz-website-redirect-location'] !== undefined;
 
   const res = await openSource(ctx, src);
@@ -144,6 +149,7 @@ export async function copyObject(ctx: RequestContext, op: { bucket: string; key:
       userMetadata: replaced?.userMetadata ?? res.info.userMetadata,
       ...(storageClass !== undefined ? { storageClass } : {}),
       ...(checksum ? { checksum } : {}),
+      ...(sse ? { sse } : {}),
       signal: ctx.signal,
     });
   } finally {
@@ -151,6 +157,7 @@ export async function copyObject(ctx: RequestContext, op: { bucket: string; key:
     if (!res.stream.readableEnded) res.stream.destroy();
   }
   if (src.versionId !== undefined) ctx.reply.header('x-amz-copy-source-version-id', 'null');
+  writeSseHeaders(ctx.reply, info, sse?.type === 'SSE-C' ? sse.customerKey : undefined);
   sendXml(
     ctx,
     xmlDocument('CopyObjectResult', [
@@ -179,6 +186,7 @@ export async function uploadPartCopy(ctx: RequestContext, op: { bucket: string; 
   validateKey(op.key);
   const headers = ctx.req.headers;
   const partNumber = parsePartNumber(ctx.routed.query.get('partNumber'));
+  const partSse = sseReadRequestFrom(headers); // the upload's SSE-C key, when it is SSE-C
   const src = parseCopySource(one(headers, 'x-amz-copy-source'));
   const range = parseCopySourceRange(one(headers, 'x-amz-copy-source-range'));
   if (range && range.end - range.start + 1 > MAX_COPY_SIZE) {
@@ -197,12 +205,14 @@ export async function uploadPartCopy(ctx: RequestContext, op: { bucket: string; 
     part = await ctx.deps.objects.putObjectPart(op.bucket, op.key, op.uploadId, partNumber, res.stream, {
       size,
       ...(checksum ? { checksum } : {}),
+      ...(partSse ? { sse: partSse } : {}),
       signal: ctx.signal,
     });
   } finally {
     if (!res.stream.readableEnded) res.stream.destroy();
   }
   if (src.versionId !== undefined) ctx.reply.header('x-amz-copy-source-version-id', 'null');
+  writeSseHeaders(ctx.reply, upload, partSse?.type === 'SSE-C' ? partSse.customerKey : undefined);
   sendXml(
     ctx,
     xmlDocument('CopyPartResult', [['LastModified', part.modTime], ['ETag', quoteEtag(part.etag)], ...checksumXml(part.checksums)]),

@@ -1,3 +1,4 @@
+import { writeSseHeaders } from '../sse.js';
 import { createHash } from 'node:crypto';
 import { combineCrc, createChecksum } from '../../core/checksums.js';
 import { ObjectLayerError } from '../../storage/errors.js';
@@ -209,6 +210,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: UploadOp)
     info = done;
   }
   const proto = ctx.req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+  writeSseHeaders(ctx.reply, info);
   const location = `${proto}://${ctx.req.headers.host ?? 'localhost'}/${op.bucket}/${s3UrlEncode(op.key)}`;
   sendXml(
     ctx,

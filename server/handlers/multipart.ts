@@ -1,3 +1,4 @@
+import { sseReadRequestFrom, sseWriteRequestFrom, writeSseHeaders } from '../sse.js';
 import type { ByteRange, ListUploadsResult, MultipartUploadInfo, ObjectInfo, PartInfo } from '../../storage/object-layer.js';
 import { decodeBody } from '../auth/index.js';
 import { checksumXml, multipartChecksumFrom, partChecksumRequest, writeChecksumHeaders } from '../checksum-headers.js';
@@ -75,14 +76,17 @@ export async function createMultipartUpload(ctx: RequestContext, op: ObjectOp): 
   validateKey(op.key);
   const headers = ctx.req.headers;
   const checksum = multipartChecksumFrom(headers);
+  const sse = sseWriteRequestFrom(headers);
   const enc = headers['content-encoding'];
   const upload = await ctx.deps.objects.createMultipartUpload(op.bucket, op.key, {
     headers: contentHeadersFrom(headers, Array.isArray(enc) ? enc.join(',') : enc),
     userMetadata: userMetadataFrom(headers),
     storageClass: storageClassFrom(headers),
     ...(checksum ?? {}),
+    ...(sse ? { sse } : {}),
     signal: ctx.signal,
   });
+  writeSseHeaders(ctx.reply, upload, sse?.type === 'SSE-C' ? sse.customerKey : undefined);
   if (upload.checksumAlgorithm) {
     ctx.reply.header('x-amz-checksum-algorithm', upload.checksumAlgorithm);
     if (upload.checksumType) ctx.reply.header('x-amz-checksum-type', upload.checksumType);
@@ -113,6 +117,7 @@ export async function uploadPart(ctx: RequestContext, op: UploadOp): Promise<voi
   const headers = ctx.req.headers;
   const partNumber = parsePartNumber(ctx.routed.query.get('partNumber'));
   const contentMd5 = contentMd5From(headers);
+  const sse = sseReadRequestFrom(headers);
   const decoded = decodeBody(ctx.req.raw, ctx.auth, headers);
   if (decoded.size === undefined) {
     throw new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.');
@@ -127,9 +132,11 @@ export async function uploadPart(ctx: RequestContext, op: UploadOp): Promise<voi
     size: decoded.size,
     ...(contentMd5 !== undefined ? { contentMd5 } : {}),
     ...(checksum ? { checksum } : {}),
+    ...(sse ? { sse } : {}),
     signal: ctx.signal,
   });
   writePartResponseHeaders(ctx, part);
+  writeSseHeaders(ctx.reply, upload, sse?.type === 'SSE-C' ? sse.customerKey : undefined);
   ctx.reply.code(200).send();
 }
 

@@ -17,6 +17,7 @@ import { checksumHeaderName } from '../../core/checksums.js';
 import type { ByteRange, ObjectInfo } from '../../storage/object-layer.js';
 import { parseRange, resolveRange } from '../range.js';
 import { S3Error } from '../s3-error.js';
+import { sseReadRequestFrom, sseWriteRequestFrom, writeSseHeaders } from '../sse.js';
 import { answeredByPreconditions, hasReadPreconditions, refuseIfNoneMatchEtag, writeConditionsFrom } from '../conditional.js';
 import { partRangeOf, readPartNumberFrom, writePartChecksums } from './multipart.js';
 
@@ -33,6 +34,7 @@ export async function putObject(ctx: RequestContext, op: ObjectOp): Promise<void
   const storageClass = storageClassFrom(headers);
   const userMetadata = userMetadataFrom(headers);
   const contentMd5 = contentMd5From(headers);
+  const sse = sseWriteRequestFrom(headers);
   const { conditions, ifNoneMatchEtag } = writeConditionsFrom(headers);
   const decoded = decodeBody(ctx.req.raw, ctx.auth, headers);
   if (decoded.size === undefined) {
@@ -59,9 +61,11 @@ export async function putObject(ctx: RequestContext, op: ObjectOp): Promise<void
     contentMd5,
     checksum,
     ...(conditions ? { conditions } : {}),
+    ...(sse ? { sse } : {}),
     signal: ctx.signal,
   });
   ctx.reply.header('etag', quoteEtag(info.etag));
+  writeSseHeaders(ctx.reply, info, sse?.type === 'SSE-C' ? sse.customerKey : undefined);
   if (checksum) {
     const value = info.checksums[checksum.algorithm];
     if (value) ctx.reply.header(checksumHeaderName(checksum.algorithm), value);
@@ -80,7 +84,8 @@ async function wantedRange(ctx: RequestContext, op: ObjectOp, info?: ObjectInfo)
   const header = ctx.req.headers.range;
   const parsed = parseRange(header);
   if (parsed.kind === 'none' || header === undefined) return { info };
-  const current = info ?? (await ctx.deps.objects.headObject(op.bucket, op.key, { signal: ctx.signal }));
+  const sse = sseReadRequestFrom(ctx.req.headers);
+  const current = info ?? (await ctx.deps.objects.headObject(op.bucket, op.key, { ...(sse ? { sse } : {}), signal: ctx.signal }));
   return { range: resolveRange(parsed, current.size, header), info: current };
 }
 
@@ -98,9 +103,10 @@ function writeRangeHeaders(ctx: RequestContext, info: ObjectInfo, range: ByteRan
 export async function getObject(ctx: RequestContext, op: ObjectOp): Promise<void> {
   validateKey(op.key);
   const partNumber = readPartNumberFrom(ctx.routed.query, ctx.req.headers.range);
+  const sse = sseReadRequestFrom(ctx.req.headers);
   // Preconditions are judged before any data is opened, and again on what is served.
   const pre = hasReadPreconditions(ctx.req.headers)
-    ? await ctx.deps.objects.headObject(op.bucket, op.key, { signal: ctx.signal })
+    ? await ctx.deps.objects.headObject(op.bucket, op.key, { ...(sse ? { sse } : {}), signal: ctx.signal })
     : undefined;
   if (pre && answeredByPreconditions(ctx.reply, ctx.req.headers, pre)) return;
   // A ranged GET needs the size first; the object may change in between, in
@@ -109,6 +115,7 @@ export async function getObject(ctx: RequestContext, op: ObjectOp): Promise<void
   const res = await ctx.deps.objects.getObject(op.bucket, op.key, {
     range,
     ...(partNumber !== undefined ? { partNumber } : {}),
+    ...(sse ? { sse } : {}),
     signal: ctx.signal,
   });
   try {
@@ -118,6 +125,7 @@ export async function getObject(ctx: RequestContext, op: ObjectOp): Promise<void
     }
     const served = res.range ?? range;
     writeObjectHeaders(ctx.reply, res.info, ctx.routed.query, checksumMode(ctx) && served === undefined);
+    writeSseHeaders(ctx.reply, res.info, sse?.type === 'SSE-C' ? sse.customerKey : undefined);
     if (partNumber !== undefined && checksumMode(ctx)) writePartChecksums(ctx, res.info, partNumber);
     writeRangeHeaders(ctx, res.info, served);
   } catch (err) {
@@ -130,13 +138,16 @@ export async function getObject(ctx: RequestContext, op: ObjectOp): Promise<void
 export async function headObject(ctx: RequestContext, op: ObjectOp): Promise<void> {
   validateKey(op.key);
   const partNumber = readPartNumberFrom(ctx.routed.query, ctx.req.headers.range);
+  const sse = sseReadRequestFrom(ctx.req.headers);
   const info = await ctx.deps.objects.headObject(op.bucket, op.key, {
     ...(partNumber !== undefined ? { partNumber } : {}),
+    ...(sse ? { sse } : {}),
     signal: ctx.signal,
   });
   if (answeredByPreconditions(ctx.reply, ctx.req.headers, info)) return;
   const { range } = partNumber !== undefined ? { range: partRangeOf(info, partNumber) } : await wantedRange(ctx, op, info);
   writeObjectHeaders(ctx.reply, info, ctx.routed.query, checksumMode(ctx) && range === undefined);
+  writeSseHeaders(ctx.reply, info, sse?.type === 'SSE-C' ? sse.customerKey : undefined);
   if (partNumber !== undefined && checksumMode(ctx)) writePartChecksums(ctx, info, partNumber);
   writeRangeHeaders(ctx, info, range);
   ctx.reply.send();
