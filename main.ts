@@ -71,7 +71,7 @@ export async function startCairn(config: ServerConfig, logger: Logger, opts: Sta
     const topology = objects.topology();
     const credentials = staticCredentials(config);
     // Metrics, audit, TLS, health (server/ops-setup.ts).
-    ops = setupOps(config, { objects, credentials, logger });
+    ops = setupOps(config, { objects, credentials, logger, ...(kms ? { kmsStatus: () => kms.status() } : {}) });
     app = await buildApp({
       objects,
       credentials,
@@ -119,6 +119,7 @@ export async function startCairn(config: ServerConfig, logger: Logger, opts: Sta
           await opsSetup.close();
         } finally {
           await objects.close();
+          await kms?.close().catch(() => undefined);
         }
       })();
       return closing;

@@ -113,6 +113,14 @@ describe('SSE-S3', () => {
   });
 });
 
+describe('KMS health', () => {
+  it('is exported to Prometheus as cairn_kms_online', async () => {
+    const res = await fetch(`${server.endpoint}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^cairn_kms_online 1$/m);
+  });
+});
+
 describe('SSE-KMS', () => {
   it('names the key, returns the context, ETag is not the plaintext MD5', async () => {
     const ctx = Buffer.from(JSON.stringify({ project: 'cairn' })).toString('base64');
