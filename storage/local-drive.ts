@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { ShardReader, ShardWriter } from '../erasure/types.js';
 import type { WriteConditions } from './object-layer.js';
@@ -371,7 +371,7 @@ export class LocalDrive implements Drive {
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.madeDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(dirname(dir));
     this.madeDirs.add(dir);
   }
 
@@ -419,10 +419,13 @@ export class LocalDrive implements Drive {
     if (file === undefined) {
       await this.ensureDir(join(this.dataRoot, dataDir.slice(0, 2)));
       await rename(join(this.tmpRoot, tmpId), target);
+      // The metadata record committed next must never point at a rename a power loss undid.
+      await fsyncDir(dirname(target));
       return;
     }
-    await mkdir(target, { recursive: true });
+    if ((await mkdir(target, { recursive: true })) !== undefined) await fsyncDir(dirname(target));
     await rename(join(this.tmpRoot, tmpId, this.checkFile(file)), join(target, file));
+    await fsyncDir(target);
     await rm(join(this.tmpRoot, tmpId), { recursive: true, force: true });
   }
 
@@ -498,4 +501,14 @@ export class LocalDrive implements Drive {
 function comparePartWrites(a: PartRecord, b: PartRecord): number {
   if (a.modTime !== b.modTime) return a.modTime < b.modTime ? -1 : 1;
   return a.writeId < b.writeId ? -1 : a.writeId > b.writeId ? 1 : 0;
+}
+
+/** Make a directory's entries (renames, new children) durable: ext4 happens to, XFS and btrfs do not. */
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
