@@ -61,4 +61,23 @@ describe('npm run bench (smoke)', () => {
     expect(report.ratios[0]!.baselines.noop!.ratio).toBeGreaterThan(0);
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
   }, 60_000);
+
+  it('--sse s3: the started Cairn gets a KMS, writes ask for SSE-S3, and plain runs beside it as the ratio baseline', () => {
+    const json = join(dir, 'sse.json');
+    // GET: the prepared objects are written with the SSE header and read back verified.
+    const run = spawnSync(
+      process.execPath,
+      [CLI, '--sse', 's3', '--workload', 'get', '--size', '64KiB', '--concurrency', '2', '--duration', '1s', '--objects', '4', '--drive-count', '4', '--quiet', '--json', json],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' } },
+    );
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    expect(report.primary).toBe('cairn+sse-s3');
+    expect(report.results.map((r) => r.target)).toEqual(['cairn+sse-s3', 'cairn']);
+    for (const r of report.results) {
+      expect(r.stats!.ops).toBeGreaterThan(0);
+      expect(r.stats!.errors, JSON.stringify(r.stats)).toBe(0);
+    }
+    expect(report.ratios[0]!.baselines.cairn!.ratio).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -19,7 +19,8 @@ import type { WorkloadName } from './workloads/types.js';
 export const USAGE = `Usage: npm run bench -- [flags]
 
 What to run:
-  --suite quick|targets   a suite with all baselines (quick: ~2 min; targets: the issue's set, long)
+  --suite quick|targets|sse  a suite (quick: ~2 min, all baselines; targets: the issue's set, long;
+                          sse: PUT/GET 64 MiB x4 and 4 KiB x64 with --sse s3, no other baselines)
   --workload W            put | get | mixed | list | multipart (default put)
   --size S                object size, 4KiB..1GiB (default 1MiB; LIST: size of each listed object, default 0)
   --concurrency N         operations in flight (default 8)
@@ -29,6 +30,9 @@ What to run:
   --part-size S           multipart part size (default 16MiB)
   --part-concurrency N    parts in flight per upload (default 4)
   --no-verify             do not check a sample of GET bodies
+  --sse s3                PUTs ask for SSE-S3 (x-amz-server-side-encryption: AES256); the started Cairn
+                          gets a generated CAIRN_KMS_SECRET_KEY. The same target written without SSE runs
+                          right after as baseline 'plain', so the ratio column is SSE / plain
 Baselines, measured in the same run and printed as ratios:
   --baselines LIST        comma list of noop,raw,inproc,s3rver, or all, or none (default none; suites all)
 Where:
@@ -73,6 +77,7 @@ export function parseCli(argv: string[]): CliOptions {
       'part-size': { type: 'string' },
       'part-concurrency': { type: 'string' },
       'no-verify': { type: 'boolean' },
+      sse: { type: 'string' },
       baselines: { type: 'string' },
       drives: { type: 'string', multiple: true },
       'drive-count': { type: 'string' },
@@ -99,7 +104,9 @@ export function parseCli(argv: string[]): CliOptions {
   if (!(workload in WORKLOADS)) throw new UsageError(`--workload must be one of ${Object.keys(WORKLOADS).join(', ')}`);
 
   let baselines: BaselineName[];
-  const b = v.baselines ?? (suiteName ? 'all' : 'none');
+  if (v.sse !== undefined && v.sse !== 's3') throw new UsageError('--sse must be s3 (SSE-KMS and SSE-C are not benchmarked)');
+  const sse = v.sse === 's3' || suiteName === 'sse';
+  const b = v.baselines ?? (suiteName && suiteName !== 'sse' ? 'all' : 'none');
   if (b === 'all') baselines = [...BASELINES];
   else if (b === 'none' || b === '') baselines = [];
   else {
@@ -146,6 +153,7 @@ export function parseCli(argv: string[]): CliOptions {
       ...(workers ? { workers } : {}),
       ...(v['server-node-arg']?.length ? { serverNodeArgs: v['server-node-arg'] } : {}),
       baselines: new Set(baselines),
+      ...(sse ? { sse: 's3' as const } : {}),
     },
     ...(v.bucket ? { bucket: v.bucket } : {}),
     ...(v.json ? { json: v.json } : {}),

@@ -18,7 +18,12 @@ import { startCairn, startNoop, type Spawned } from './spawn.js';
 import type { Store } from './store.js';
 
 export const BASELINES = ['noop', 'raw', 'inproc', 's3rver'] as const;
-export type BaselineName = (typeof BASELINES)[number];
+/** 'plain': with --sse, the same target written without SSE (not selectable: --sse adds it). */
+export type BaselineName = (typeof BASELINES)[number] | 'plain';
+
+/** With --sse s3 the primary target's writes carry this header; its name gets SSE_SUFFIX. */
+export const SSE_S3_HEADERS: Readonly<Record<string, string>> = { 'x-amz-server-side-encryption': 'AES256' };
+export const SSE_SUFFIX = '+sse-s3';
 
 export interface EndpointOptions {
   url: string;
@@ -40,6 +45,12 @@ export interface EnvOptions {
   /** Node flags for the Cairn processes the bench starts (profiling). */
   serverNodeArgs?: string[];
   baselines: ReadonlySet<BaselineName>;
+  /**
+   * 's3': the primary target's PUTs ask for SSE-S3, a Cairn the bench starts gets a
+   * generated CAIRN_KMS_SECRET_KEY, and the same target without the header is the
+   * 'plain' baseline, so the ratio column is SSE / plain from the same minute.
+   */
+  sse?: 's3';
   note(line: string): void;
 }
 
@@ -88,9 +99,15 @@ export class BenchEnv {
     }
     if (this.o.endpoint) {
       const e = this.o.endpoint;
-      this.primary = this.track(new HttpStore(e.name, { endpoint: e.url, credentials: { accessKey: e.accessKey, secretKey: e.secretKey, region: e.region }, maxSockets: SOCKETS }, e.pid));
+      const opts = { endpoint: e.url, credentials: { accessKey: e.accessKey, secretKey: e.secretKey, region: e.region }, maxSockets: SOCKETS };
+      this.primary = this.track(this.o.sse ? new HttpStore(e.name + SSE_SUFFIX, opts, e.pid, true, SSE_S3_HEADERS) : new HttpStore(e.name, opts, e.pid));
+      if (this.o.sse) this.baselines.set('plain', this.track(new HttpStore(e.name, opts, e.pid)));
     } else {
       this.primary = await this.startCairn(CAIRN, 'server', this.o.workers);
+      if (this.o.sse) {
+        const p = this.primary as HttpStore;
+        this.baselines.set('plain', this.track(new HttpStore(CAIRN, p.client.opts, p.pid)));
+      }
     }
     if (this.o.baselines.has('noop')) {
       const p = await this.spawn(startNoop());
@@ -118,10 +135,15 @@ export class BenchEnv {
         secretKey: this.secretKey,
         ...(workers !== undefined ? { workers } : {}),
         ...(this.o.serverNodeArgs ? { nodeArgs: this.o.serverNodeArgs } : {}),
-        ...(this.o.parity !== undefined ? { env: { CAIRN_STORAGE_CLASS_STANDARD: `EC:${this.o.parity}` } } : {}),
+        env: {
+          ...(this.o.parity !== undefined ? { CAIRN_STORAGE_CLASS_STANDARD: `EC:${this.o.parity}` } : {}),
+          // A fresh master key per run: what the bench encrypts is thrown away with the drives.
+          ...(this.o.sse ? { CAIRN_KMS_SECRET_KEY: `cairn-bench:${randomBytes(32).toString('base64')}` } : {}),
+        },
       }),
     );
-    return this.track(new HttpStore(name, this.httpOpts(p.endpoint, ACCESS_KEY, this.secretKey), p.pid));
+    const opts = this.httpOpts(p.endpoint, ACCESS_KEY, this.secretKey);
+    return this.track(this.o.sse ? new HttpStore(name + SSE_SUFFIX, opts, p.pid, true, SSE_S3_HEADERS) : new HttpStore(name, opts, p.pid));
   }
 
   private httpOpts(endpoint: string, accessKey: string, secretKey: string) {

@@ -13,12 +13,14 @@ export class HttpStore implements Store {
   /**
    * verifyBodies false: the target does not store bytes (the no-op server serves
    * its own), so GET bodies cannot be compared with what was written.
+   * writeHeaders: sent with every PUT and CreateMultipartUpload (SSE: `x-amz-server-side-encryption`).
    */
   constructor(
     readonly name: string,
     opts: ClientOptions,
     readonly pid?: number,
     private readonly verifyBodies = true,
+    private readonly writeHeaders?: Record<string, string>,
   ) {
     this.client = new S3Client(opts);
   }
@@ -37,7 +39,7 @@ export class HttpStore implements Store {
   }
 
   put(bucket: string, key: string, body: BodySource): Promise<Timed> {
-    return this.ok({ method: 'PUT', bucket, key, body });
+    return this.ok({ method: 'PUT', bucket, key, body, ...(this.writeHeaders ? { headers: this.writeHeaders } : {}) });
   }
 
   get(bucket: string, key: string, verify?: { pattern: Buffer; bytes: number }): Promise<Timed> {
@@ -67,7 +69,7 @@ export class HttpStore implements Store {
 
   async multipart(bucket: string, key: string, body: BodySource, partSize: number, partConcurrency: number): Promise<Timed> {
     const start = performance.now();
-    const create = await this.ok({ method: 'POST', bucket, key, query: { uploads: '' }, text: true });
+    const create = await this.ok({ method: 'POST', bucket, key, query: { uploads: '' }, text: true, ...(this.writeHeaders ? { headers: this.writeHeaders } : {}) });
     const uploadId = /<UploadId>([^<]*)<\/UploadId>/.exec(create.text ?? '')?.[1];
     if (uploadId === undefined) throw new S3RequestError(200, 'BenchBadResponse', 'CreateMultipartUpload without UploadId');
     const id = unescapeXml(uploadId);

@@ -2,7 +2,9 @@
  * Storage benchmark (npm run bench:storage): the object layer in-process on
  * temporary drive dirs at 4+2, no HTTP. Public entry points only.
  *
- *   BENCH_MODE     all (default) | large | small | list — which workloads to run
+ *   BENCH_MODE     all (default) | large | small | list | sse — which workloads to run
+ *                  (sse: 64 MiB PUT/GET plain vs SSE-S3 with the builtin KMS, BENCH_ROUNDS
+ *                  (3) alternating rounds of BENCH_OBJECTS objects each, medians; not in `all`)
  *   BENCH_OBJECTS  (4)      × 64 MiB objects, beside raw file writes/reads and MD5 alone
  *   BENCH_SMALL    (4000)   4 KiB PUTs then GETs at BENCH_CONCURRENCY (64) in flight
  *   BENCH_LIST_KEYS (100000) flat keys filled with empty objects (through the normal
@@ -16,7 +18,7 @@
  * machine where wall time does not; for large objects also GC counts (minor +
  * major, from perf_hooks) and event-loop delay p99/max of each phase.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { BuiltinKms } from '../crypto/kms-builtin.js';
 import { openObjectLayer } from '../storage/index.js';
 import type { ObjectLayer } from '../storage/object-layer.js';
 
@@ -36,6 +39,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const LIST_KEYS = Number(process.env.BENCH_LIST_KEYS ?? 100_000);
 const PAGES = Number(process.env.BENCH_PAGES ?? 20);
 const LARGE_CONCURRENCY = Number(process.env.BENCH_LARGE_CONCURRENCY ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const chunk = Buffer.alloc(MiB);
 for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
@@ -173,6 +177,54 @@ async function small(ol: ObjectLayer): Promise<void> {
   console.log(`HEAD        ${rate(SMALL, head)}`);
 }
 
+/**
+ * SSE-S3 beside plain, same layer, same objects sizes: rounds alternate plain then
+ * SSE so a noisy neighbour hits both alike; each figure is the median over rounds.
+ * CPU µs/MB is the figure to trust on a shared machine; the ratio is plain/SSE time.
+ */
+async function sse(ol: ObjectLayer): Promise<void> {
+  console.log(`\n# sse: ${N} × 64 MiB, ${LARGE_CONCURRENCY} at a time, plain vs SSE-S3 (builtin KMS), ${ROUNDS} alternating rounds`);
+  const total = N * OBJECT;
+  const runs: Record<string, Timing[]> = { 'plain PUT': [], 'SSE-S3 PUT': [], 'plain GET': [], 'SSE-S3 GET': [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const enc of [false, true]) {
+      const name = enc ? 'SSE-S3' : 'plain';
+      const key = (i: number) => `sse-${enc ? 'e' : 'p'}-${i}`;
+      runs[`${name} PUT`]!.push(
+        await timed(() =>
+          pool(N, LARGE_CONCURRENCY, (i) => ol.putObject('bench', key(i), body(OBJECT), { size: OBJECT, ...(enc ? { sse: { type: 'SSE-S3' as const } } : {}) }).then(() => {})),
+        ),
+      );
+      runs[`${name} GET`]!.push(
+        await timed(() =>
+          pool(N, LARGE_CONCURRENCY, async (i) => {
+            const o = await ol.getObject('bench', key(i));
+            if (enc && o.info.sse?.algorithm !== 'SSE-S3') throw new Error('object is not SSE-S3');
+            if ((await drain(o.stream)) !== OBJECT) throw new Error('short read');
+          }),
+        ),
+      );
+    }
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const figs: Record<string, { mbps: number; cpuPerMb: number }> = {};
+  for (const [name, ts] of Object.entries(runs)) {
+    figs[name] = { mbps: med(ts.map((t) => mbps(total, t.ms))), cpuPerMb: med(ts.map((t) => t.cpuUs / (total / 1e6))) };
+    console.log(
+      `${name.padEnd(12)} ${figs[name].mbps.toFixed(0).padStart(6)} MB/s  ${figs[name].cpuPerMb.toFixed(0).padStart(5)} µs CPU/MB` +
+        `   (rounds: ${ts.map((t) => mbps(total, t.ms).toFixed(0)).join(', ')} MB/s)`,
+    );
+  }
+  for (const op of ['PUT', 'GET']) {
+    const p = figs[`plain ${op}`]!;
+    const e = figs[`SSE-S3 ${op}`]!;
+    console.log(
+      `SSE-S3/plain ${op}: ${(e.mbps / p.mbps).toFixed(2)} × wall MB/s, ${(p.cpuPerMb / e.cpuPerMb).toFixed(2)} × CPU per MB` +
+        `  (+${(e.cpuPerMb - p.cpuPerMb).toFixed(0)} µs CPU/MB for encryption)`,
+    );
+  }
+}
+
 const listKey = (i: number) => `k/${String(i).padStart(9, '0')}`;
 
 async function list(ol: ObjectLayer): Promise<void> {
@@ -226,13 +278,16 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'cairn-bench-'));
   const drives = Array.from({ length: 6 }, (_, i) => join(root, `d${i + 1}`));
   try {
-    const ol = await openObjectLayer({ drives, standardParity: 2 });
+    // The KMS is only used by BENCH_MODE=sse; plain writes never touch it.
+    const kms = BuiltinKms.fromSecretKey(`bench:${randomBytes(32).toString('base64')}`);
+    const ol = await openObjectLayer({ drives, standardParity: 2, sse: { kms } });
     const t = ol.topology().sets[0]!;
     console.log(`set: ${t.dataShards}+${t.parityShards}, mode ${MODE}`);
     await ol.makeBucket('bench');
     if (MODE === 'all' || MODE === 'large') await large(ol, drives);
     if (MODE === 'all' || MODE === 'small') await small(ol);
     if (MODE === 'all' || MODE === 'list') await list(ol);
+    if (MODE === 'sse') await sse(ol);
     console.log(`\npeak RSS: ${(peakRss / MiB).toFixed(0)} MiB`);
     await ol.close();
   } finally {

@@ -36,7 +36,7 @@ const GiB = 1024 * MiB;
 
 type Shape = Pick<WorkloadOptions, 'partSize' | 'partConcurrency' | 'verify'>;
 
-export const SUITE_NAMES = ['quick', 'targets'] as const;
+export const SUITE_NAMES = ['quick', 'targets', 'sse'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 /** durationS: the per-case length (the suite default or --duration). */
@@ -51,6 +51,8 @@ export function suite(name: SuiteName, durationS: number, shape: Shape): Case[] 
     c('list', 0, 1, { objects: 10_000 }),
   ];
   if (name === 'quick') return quick;
+  // SSE-S3 beside plain (the CLI turns --sse s3 on for this suite): the large and small object cases.
+  if (name === 'sse') return quick.filter((k) => k.workload !== 'list');
   return [
     ...quick,
     c('put', 64 * MiB, 4, { workers: [1], baselines: [], label: 'PUT 64 MiB x4, workers: default vs 1' }),
@@ -70,12 +72,14 @@ export async function runCases(env: BenchEnv, cases: readonly Case[], progress: 
     progress.note(`[${i + 1}/${cases.length}] ${workload} size=${opts.size} concurrency=${opts.concurrency}${opts.count !== undefined ? ` count=${opts.count}` : ` ${opts.durationS}s`}`);
     const targets: Store[] = [env.primary];
     for (const n of workers ?? []) targets.push(await env.startCairn(`cairn-${n}w`, `server-w${n}`, n));
-    for (const [name, store] of env.baselines) if (!baselines || baselines.includes(name)) targets.push(store);
+    // 'plain' (the primary without SSE) is half of every SSE ratio: always run it.
+    for (const [name, store] of env.baselines) if (!baselines || name === 'plain' || baselines.includes(name)) targets.push(store);
     for (const store of targets) {
       const w = WORKLOADS[workload]();
       if (!w.needs.every((op) => store.supports.has(op))) continue; // e.g. raw disk has no LIST
       try {
-        const primary = store === env.primary;
+        // The 'plain' baseline is the primary target without SSE: the same endpoint and bucket rules.
+        const primary = store === env.primary || store === env.baselines.get('plain');
         const r = await runWorkload(store, w, opts, { progress, cleanup: primary && env.external, ...(primary && bucket ? { bucket, keepBucket: true } : {}) });
         results.push(label ? { ...r, label } : r);
       } catch (err) {
