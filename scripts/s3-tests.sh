@@ -18,7 +18,8 @@
 #   S3TESTS_WORKERS  pytest-xdist workers (default 2)
 #   S3TESTS_JUNIT    junit output (default /tmp/s3tests.xml)
 #   S3TESTS_EXTRA    extra pytest arguments, word-split
-#   S3TESTS_SHIM     1 (default) loads the fixture shim described below, 0 runs the suite untouched
+#   S3TESTS_SHIM     0 (default) runs the suite untouched; 1 loads the fixture shim described below
+#                    (only useful against a build without ListObjectVersions)
 #   CAIRN_DRIVES     number of temporary drives (default 4)
 #   SKIP_BUILD=1     do not run tsc first
 set -euo pipefail
@@ -93,10 +94,13 @@ echo "   listening on 127.0.0.1:$port (pid $server_pid)"
 # cross-account policy, "alt user cannot read") fail for that reason and are
 # listed under "needs a second user" in the summary.
 conf=$work/s3tests.conf
+# The owner Cairn shows in listings and ACLs (server/context.ts ownerOf): the access
+# key as display name and a stable 64-hex canonical id derived from it.
+owner_id=$(node -e 'console.log(require("crypto").createHash("sha256").update("cairn-owner:" + process.argv[1]).digest("hex"))' "$access_key")
 user_section() {
   cat <<EOF
-display_name = cairn-root
-user_id = $access_key
+display_name = $access_key
+user_id = $owner_id
 email = root@cairn.invalid
 access_key = $access_key
 secret_key = $secret_key
@@ -115,13 +119,13 @@ EOF
   printf '[iam alt root]\n'; user_section; echo
 } >"$conf"
 
-# The suite's per-test fixture empties buckets through ListObjectVersions. Until Cairn
-# has versioning that call answers NotImplemented and *every* case errors in setup,
-# which hides everything else. The shim (a pytest plugin in the temp dir, never a
-# change to the suite) falls back to ListObjectsV2 for that cleanup only, when the
-# server says NotImplemented; the versioning tests themselves still call the real API.
+# The suite's per-test fixture empties buckets through ListObjectVersions. Cairn answers
+# it (every object one version, VersionId null), so by default the suite runs untouched.
+# Against an older build that answered NotImplemented, *every* case errored in setup;
+# the shim (a pytest plugin in the temp dir, never a change to the suite) falls back to
+# ListObjectsV2 for that cleanup only, when the server says NotImplemented.
 plugin_args=()
-if [[ ${S3TESTS_SHIM:-1} == 1 ]]; then
+if [[ ${S3TESTS_SHIM:-0} == 1 ]]; then
   pkg=${fdir//\//.}
   cat >"$work/cairn_s3tests_shim.py" <<EOF
 from botocore.exceptions import ClientError

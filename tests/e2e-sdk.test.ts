@@ -6,7 +6,7 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  GetBucketAclCommand,
+  GetBucketPolicyCommand,
   GetBucketLocationCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -98,10 +98,8 @@ describe('buckets', () => {
     const loc = await s3.send(new GetBucketLocationCommand({ Bucket: 'crud' }));
     expect(loc.LocationConstraint ?? '').toBe('');
 
-    expect(await failure(s3.send(new CreateBucketCommand({ Bucket: 'crud' })))).toEqual({
-      name: 'BucketAlreadyOwnedByYou',
-      status: 409,
-    });
+    // us-east-1 (the test server's region) keeps S3's legacy answer for your own bucket: 200.
+    expect((await s3.send(new CreateBucketCommand({ Bucket: 'crud' }))).$metadata.httpStatusCode).toBe(200);
     expect(await failure(s3.send(new CreateBucketCommand({ Bucket: 'Bad_Name' })))).toEqual({
       name: 'InvalidBucketName',
       status: 400,
@@ -454,7 +452,7 @@ describe('unsupported and unauthorised requests', () => {
   });
 
   it('answers NotImplemented for sub-resources it does not implement', async () => {
-    expect(await failure(s3.send(new GetBucketAclCommand({ Bucket: 'guarded' })))).toEqual({ name: 'NotImplemented', status: 501 });
+    expect(await failure(s3.send(new GetBucketPolicyCommand({ Bucket: 'guarded' })))).toEqual({ name: 'NotImplemented', status: 501 });
     expect(
       await failure(
         s3.send(new PutBucketVersioningCommand({ Bucket: 'guarded', VersioningConfiguration: { Status: 'Enabled' } })),

@@ -126,9 +126,29 @@ export function canonicalQueryString(params: readonly QueryParam[], exclude: str
   return pairs.map(([n, v]) => `${n}=${v}`).join('&');
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text a client meant by a header value. Node hands header bytes over as
+ * latin1 (one char per byte). SDK signers put the value's *text* into the
+ * canonical request as UTF-8, but send it as either UTF-8 bytes (Python's
+ * botocore: `é` → C3 A9) or latin1 bytes (Node: `é` → E9). So bytes that form
+ * valid UTF-8 are read as UTF-8, anything else stays latin1; hashing the
+ * result as UTF-8 then reproduces what the client signed in both cases.
+ */
+export function headerValueText(v: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(v)) return v;
+  try {
+    return STRICT_UTF8.decode(Buffer.from(v, 'latin1'));
+  } catch {
+    return v;
+  }
+}
+
 /** Trim and collapse inner runs of spaces/tabs, as the SDK signers do. */
 function canonicalHeaderValue(v: string): string {
-  return v.replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+  return headerValueText(v).replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 }
 
 /**

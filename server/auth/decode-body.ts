@@ -52,15 +52,16 @@ function forwardFailure(raw: Readable, out: Transform): void {
   raw.pipe(out);
 }
 
-/** Content-Encoding minus 'aws-chunked' (S3 stores the rest, e.g. gzip). */
+/** Content-Encoding minus 'aws-chunked' (S3 stores the rest, e.g. gzip, and otherwise the value as sent). */
 function strippedEncoding(headers: IncomingHttpHeaders): string | undefined {
   const v = header(headers, 'content-encoding');
   if (v === undefined) return undefined;
+  if (!/aws-chunked/i.test(v)) return v.trim() === '' ? undefined : v;
   const rest = v
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked');
-  return rest.length ? rest.join(',') : undefined;
+  return rest.length ? rest.join(', ') : undefined;
 }
 
 export function decodeBody(raw: Readable, ctx: AuthContext, headers: IncomingHttpHeaders): DecodedBody {

@@ -1,5 +1,7 @@
 import { decodeBody } from '../auth/index.js';
 import { continueIfExpected, ownerOf, sendXml, type RequestContext } from '../context.js';
+import { ObjectLayerError } from '../../storage/errors.js';
+import { checkCannedAcl } from '../headers.js';
 import { S3Error, notImplemented } from '../s3-error.js';
 import { parseXml, readCappedBody, xmlDocument, xmlText, xmlTextDocument, type XmlChild } from '../xml.js';
 import { decodeToken, encodeToken } from './list.js';
@@ -72,10 +74,8 @@ export async function createBucket(ctx: RequestContext, op: { bucket: string }):
   if (String(headers['x-amz-bucket-object-lock-enabled'] ?? '').toLowerCase() === 'true') {
     throw notImplemented('Object Lock is not implemented yet.');
   }
-  const acl = headers['x-amz-acl'];
-  if (Object.keys(headers).some((h) => h.startsWith('x-amz-grant-')) || (acl !== undefined && acl !== 'private')) {
-    throw notImplemented('Bucket ACLs are not implemented yet.');
-  }
+  checkCannedAcl(headers);
+  if (Object.keys(headers).some((h) => h.startsWith('x-amz-grant-'))) throw notImplemented('Bucket ACLs are not implemented yet.');
   const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
   if (hasBody) {
     const decoded = decodeBody(ctx.req.raw, ctx.auth, headers);
@@ -94,7 +94,15 @@ export async function createBucket(ctx: RequestContext, op: { bucket: string }):
       }
     }
   }
-  await ctx.deps.objects.makeBucket(op.bucket, { signal: ctx.signal });
+  try {
+    await ctx.deps.objects.makeBucket(op.bucket, { signal: ctx.signal });
+  } catch (err) {
+    // us-east-1 keeps S3's legacy answer: re-creating a bucket you own succeeds
+    // (and changes nothing); every other region says 409 BucketAlreadyOwnedByYou.
+    // With one identity, an existing bucket is always the caller's own.
+    const exists = err instanceof ObjectLayerError && err.code === 'BucketExists';
+    if (!exists || ctx.deps.region !== 'us-east-1') throw err;
+  }
   ctx.reply.header('location', `/${op.bucket}`);
   ctx.reply.code(200).send();
 }

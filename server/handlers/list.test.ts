@@ -16,8 +16,8 @@ describe('listing helpers', () => {
     }
   });
 
-  it('url-encodes like S3: slashes kept, space as +, plus escaped', () => {
-    expect(s3UrlEncode('a b+c/d&é*')).toBe('a+b%2Bc/d%26%C3%A9%2A');
+  it('url-encodes like AWS: slashes kept, space as %20, plus escaped', () => {
+    expect(s3UrlEncode('a b+c/d&é*')).toBe('a%20b%2Bc/d%26%C3%A9%2A');
     expect(s3UrlEncode('\u0001')).toBe('%01');
   });
 });

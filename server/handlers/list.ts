@@ -28,18 +28,17 @@ export function decodeToken(token: string): string {
 }
 
 /**
- * encoding-type=url as S3 (and MinIO) apply it: everything but unreserved
- * characters and `/` is percent-encoded, and a space becomes `+` (clients
- * decode with unquote_plus).
+ * encoding-type=url as AWS applies it: everything but RFC 3986 unreserved
+ * characters and `/` is percent-encoded, a space as `%20` (not form
+ * encoding's `+`: ceph/s3-tests pins `quux%20ab/`, and a `+` in a key is `%2B`).
  */
 export function s3UrlEncode(s: string): string {
   return encodeURIComponent(s)
     .replace(/%2F/g, '/')
-    .replace(/%20/g, '+')
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function parseMaxKeys(raw: string | undefined): number {
+export function parseMaxKeys(raw: string | undefined): number {
   if (raw === undefined) return MAX_KEYS;
   if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) {
     throw invalidArgument('Provided max-keys not an integer or within integer range', { ArgumentName: 'max-keys' });
@@ -47,7 +46,7 @@ function parseMaxKeys(raw: string | undefined): number {
   return Math.min(Number(raw), MAX_KEYS);
 }
 
-function parseEncoding(raw: string | undefined): boolean {
+export function parseEncoding(raw: string | undefined): boolean {
   if (raw === undefined || raw === '') return false;
   if (raw.toLowerCase() !== 'url') {
     throw invalidArgument('Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' });
@@ -62,7 +61,7 @@ interface Page {
   nextAfter?: string;
 }
 
-async function fetchPage(
+export async function fetchPage(
   ctx: RequestContext,
   bucket: string,
   prefix: string,
@@ -108,9 +107,10 @@ export async function listObjectsV2(ctx: RequestContext, op: { bucket: string })
   const maxKeys = parseMaxKeys(q.get('max-keys'));
   const url = parseEncoding(q.get('encoding-type'));
   const enc = url ? s3UrlEncode : (s: string) => s;
-  const token = q.get('continuation-token');
+  const rawToken = q.get('continuation-token');
   const startAfter = q.get('start-after');
-  if (token === '') throw invalidArgument('The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  // An empty token is treated as absent, as AWS does (and echoed as sent).
+  const token = rawToken === '' ? undefined : rawToken;
   const after = token !== undefined ? decodeToken(token) : startAfter;
   const fetchOwner = q.get('fetch-owner') === 'true';
   const page = await fetchPage(ctx, op.bucket, prefix, delimiter, after, maxKeys);
@@ -120,7 +120,7 @@ export async function listObjectsV2(ctx: RequestContext, op: { bucket: string })
     ['Name', op.bucket],
     ['Prefix', enc(prefix)],
     startAfter !== undefined && ['StartAfter', enc(startAfter)],
-    token !== undefined && ['ContinuationToken', token],
+    rawToken !== undefined && ['ContinuationToken', rawToken],
     page.isTruncated && page.nextAfter !== undefined && ['NextContinuationToken', encodeToken(page.nextAfter)],
     ['KeyCount', page.objects.length + page.commonPrefixes.length],
     ['MaxKeys', maxKeys],
@@ -146,7 +146,9 @@ export async function listObjectsV1(ctx: RequestContext, op: { bucket: string })
   const ownerEl: XmlChild = ['Owner', [['ID', owner.id], ['DisplayName', owner.displayName]]];
   const body = xmlDocument('ListBucketResult', [
     ['Name', op.bucket],
-    ['Prefix', enc(prefix)],
+    // AWS encodes Delimiter, Marker, NextMarker, Key and CommonPrefixes in v1, but
+    // echoes Prefix as sent (botocore decodes exactly those elements).
+    ['Prefix', prefix],
     ['Marker', enc(marker)],
     // AWS returns NextMarker only when a delimiter was given; otherwise clients use the last Key.
     page.isTruncated && delimiter !== '' && page.nextAfter !== undefined && ['NextMarker', enc(page.nextAfter)],
