@@ -325,16 +325,27 @@ describe('shutdown', () => {
       const data = randomBytes(2 << 20);
       const headers = await signHeaders(own, { method: 'PUT', path: '/drain/inflight', headers: { 'content-length': String(data.length) } });
       const response = new Promise<number>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: own.port, method: 'PUT', path: '/drain/inflight', headers, agent: false });
+        // 100-continue: the server answers it only from inside the handler, so SIGTERM below
+        // surely arrives while this request is in flight (not still queued in a socket buffer).
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port: own.port,
+          method: 'PUT',
+          path: '/drain/inflight',
+          headers: { ...headers, expect: '100-continue' },
+          agent: false,
+        });
         req.on('response', (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
         });
         req.on('error', reject);
-        req.write(data.subarray(0, 1 << 20), () => {
-          // Half the body is in; now ask the server to stop, then send the rest.
-          own.proc.kill('SIGTERM');
-          setTimeout(() => req.end(data.subarray(1 << 20)), 300);
+        req.on('continue', () => {
+          req.write(data.subarray(0, 1 << 20), () => {
+            // Half the body is in; now ask the server to stop, then send the rest.
+            own.proc.kill('SIGTERM');
+            setTimeout(() => req.end(data.subarray(1 << 20)), 300);
+          });
         });
       });
       const exited = new Promise<number | null>((r) => own.proc.once('exit', (code) => r(code)));
