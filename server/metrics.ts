@@ -58,7 +58,7 @@ export class CairnMetrics {
   private readonly heal: Counter;
   private readonly auditDrops: Counter<'target'>;
   private snapshot: { at: number; value: Promise<DriveSnapshot> } | undefined;
-  private kms: { at: number; value: Promise<{ online: boolean }> } | undefined;
+  private kms: { at: number; value: Promise<{ online: boolean; latencyMs: number }> } | undefined;
   private clustered = false;
   private onClusterError: ((err: Error) => void) | undefined;
 
@@ -199,6 +199,15 @@ export class CairnMetrics {
           this.set((await self.kmsOnline()) ? 1 : 0);
         },
       });
+      new Gauge({
+        name: 'cairn_kms_latency_seconds',
+        help: 'Round-trip time of the last KMS status probe',
+        registers,
+        aggregator: 'max',
+        async collect() {
+          this.set((await self.kmsProbe()).latencyMs / 1000);
+        },
+      });
     }
   }
 
@@ -268,12 +277,20 @@ export class CairnMetrics {
     return value;
   }
 
-  private kmsOnline(): Promise<boolean> {
+  private kmsProbe(): Promise<{ online: boolean; latencyMs: number }> {
     const now = Date.now();
     if (!this.kms || now - this.kms.at >= KMS_TTL_MS) {
-      this.kms = { at: now, value: this.sources.kmsStatus!().catch(() => ({ online: false })) };
+      const started = performance.now();
+      const value = this.sources.kmsStatus!()
+        .catch(() => ({ online: false }))
+        .then((s) => ({ online: s.online, latencyMs: performance.now() - started }));
+      this.kms = { at: now, value };
     }
-    return this.kms.value.then((s) => s.online);
+    return this.kms.value;
+  }
+
+  private kmsOnline(): Promise<boolean> {
+    return this.kmsProbe().then((s) => s.online);
   }
 }
 

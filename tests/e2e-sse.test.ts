@@ -117,7 +117,9 @@ describe('KMS health', () => {
   it('is exported to Prometheus as cairn_kms_online', async () => {
     const res = await fetch(`${server.endpoint}/metrics`);
     expect(res.status).toBe(200);
-    expect(await res.text()).toMatch(/^cairn_kms_online 1$/m);
+    const text = await res.text();
+    expect(text).toMatch(/^cairn_kms_online 1$/m);
+    expect(text).toMatch(/^cairn_kms_latency_seconds \d/m);
   });
 });
 
