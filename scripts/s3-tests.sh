@@ -73,7 +73,12 @@ drives=()
 for ((i = 1; i <= ndrives; i++)); do drives+=("$work/d$i"); done
 
 echo "== start server ($ndrives drives under $work)"
+# A built-in KMS key file with the suite's default kms_keyid and kms_keyid2, so the SSE-S3/SSE-KMS cases run.
+kms_file="$work/kms-keys.json"
+printf '{"format":"cairn-kms-keys","version":1,"default":"testkey-1","keys":{"testkey-1":{"1":"%s"},"testkey-2":{"1":"%s"}}}\n' \
+  "$(head -c 32 /dev/urandom | base64)" "$(head -c 32 /dev/urandom | base64)" >"$kms_file"
 CAIRN_ROOT_USER=$access_key CAIRN_ROOT_PASSWORD=$secret_key CAIRN_LOG_LEVEL=${CAIRN_LOG_LEVEL:-warn} \
+  CAIRN_KMS_KEY_FILE=${CAIRN_KMS_KEY_FILE:-$kms_file} \
   node "$repo/bin/cairn.js" server --address 127.0.0.1:0 "${drives[@]}" >"$work/server.log" 2>&1 &
 server_pid=$!
 port=
