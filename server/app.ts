@@ -13,6 +13,7 @@ import { authenticate } from './auth/index.js';
 import type { RequestContext, ServerDeps } from './context.js';
 import { dispatch } from './dispatch.js';
 import { errorXml, invalidUri, toS3Error } from './errors.js';
+import { postObject } from './handlers/post-object.js';
 import { RangeNotSatisfiable } from './range.js';
 import { noteErrorCode } from './request-info.js';
 import { routeRequest, type RoutedRequest } from './router.js';
@@ -126,6 +127,13 @@ export async function buildApp(deps: ServerDeps): Promise<App> {
       try {
         const rawUrl = request.raw.url ?? '/';
         routed = routeRequest(request.method, rawUrl, request.headers.host, deps.domains, request.headers);
+        if (routed.op.op === 'PostObject') {
+          // A browser form carries its signature as a form field, over the policy:
+          // the handler authenticates it once the fields before the file are read.
+          const signal = clientGone(request, reply);
+          await postObject({ deps, requestId: request.id, log: request.log as unknown as Logger, signal, req: request, reply, routed }, routed.op);
+          return reply;
+        }
         const auth = await authenticate(
           { method: request.method, rawUrl, headers: request.headers, rawHeaders: request.raw.rawHeaders },
           deps.credentials,

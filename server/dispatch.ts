@@ -12,6 +12,7 @@ import {
   listParts,
   uploadPart,
 } from './handlers/multipart.js';
+import { postObject } from './handlers/post-object.js';
 import { getObjectAttributes } from './handlers/object-attributes.js';
 import { getBucketVersioning, listObjectVersions } from './handlers/versions.js';
 import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js';
@@ -39,6 +40,8 @@ export async function dispatch(ctx: RequestContext, op: Op): Promise<void> {
       return deleteObjects(ctx, op);
     case 'PutObject':
       return putObject(ctx, op);
+    case 'PostObject':
+      return postObject(ctx, op);
     case 'GetObject':
       return getObject(ctx, op);
     case 'HeadObject':

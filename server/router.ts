@@ -22,6 +22,8 @@ export type Op =
   | { op: 'ListObjects'; bucket: string }
   | { op: 'ListObjectsV2'; bucket: string }
   | { op: 'DeleteObjects'; bucket: string }
+  /** Browser form upload: authenticated by its own policy signature, not by authenticate(). */
+  | { op: 'PostObject'; bucket: string }
   | { op: 'PutObject'; bucket: string; key: string }
   | { op: 'GetObject'; bucket: string; key: string }
   | { op: 'HeadObject'; bucket: string; key: string }
@@ -59,6 +61,7 @@ export const ACCESS: Readonly<Record<OpName, string>> = {
   ListObjects: 's3:ListBucket',
   ListObjectsV2: 's3:ListBucket',
   DeleteObjects: 's3:DeleteObject',
+  PostObject: 's3:PutObject',
   PutObject: 's3:PutObject',
   GetObject: 's3:GetObject',
   HeadObject: 's3:GetObject',
@@ -232,7 +235,7 @@ function pickOp(method: string, bucket: string | undefined, key: string | undefi
           return extra ? ni(`?${extra}`) : { op: 'DeleteObjects', bucket };
         }
         const extra = unsupported();
-        return ni(extra ? `?${extra}` : 'POST object (browser upload)');
+        return extra ? ni(`?${extra}`) : { op: 'PostObject', bucket };
       }
       default:
         return ni(method);
