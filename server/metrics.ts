@@ -134,6 +134,24 @@ export class CairnMetrics {
         }
       },
     });
+    // Cumulative per-process totals kept by storage (storage/drive-stats.ts); workers are summed.
+    const driveIo = (name: string, help: string, pick: (io: { operations: number; errors: number; seconds: number }) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['set', 'drive'],
+        registers,
+        async collect() {
+          const { topology } = await self.drives();
+          this.reset();
+          for (const s of topology.sets) {
+            for (const d of s.drives) if (d.io) this.inc({ set: String(s.index + 1), drive: d.path }, pick(d.io));
+          }
+        },
+      });
+    driveIo('cairn_drive_io_operations_total', 'Drive operations (metadata, open, rename, remove) since start', (io) => io.operations);
+    driveIo('cairn_drive_io_errors_total', 'Drive operations that failed since start', (io) => io.errors);
+    driveIo('cairn_drive_io_seconds_total', 'Time spent in drive operations since start; divide by operations for mean latency', (io) => io.seconds);
     const space = (name: string, help: string, pick: (v: { total: number; used: number; free: number }) => number) =>
       new Gauge({
         name,

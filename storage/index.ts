@@ -3,6 +3,7 @@ import type { BitrotAlgorithm, CodecId } from '../erasure/types.js';
 import { loadCodec } from './erasure-api.js';
 import { ErasureSet } from './erasure-set.js';
 import { loadFormats } from './format.js';
+import { instrumentDrive } from './drive-stats.js';
 import { LocalDrive } from './local-drive.js';
 import { ErasureObjectLayer } from './object-layer-impl.js';
 import type { ObjectLayer } from './object-layer.js';
@@ -59,7 +60,7 @@ export async function openObjectLayer(cfg: StorageConfig): Promise<ObjectLayer> 
             opened.push(d);
             const removed = await d.cleanupStaleTmp();
             if (removed > 0) logger?.info({ drive: s.path, removed }, 'removed leftovers of dead writers');
-            return d;
+            return instrumentDrive(d).drive;
           } catch (err) {
             logger?.warn({ drive: s.path, err }, 'drive failed to open; offline');
             return null;

@@ -5,6 +5,7 @@ import { ErasureSet, nextModTime, objectInfoOf, type Resolved } from './erasure-
 import { bucketNotFound, ObjectLayerError, objectNotFound, writeQuorumNotReached } from './errors.js';
 import { listObjectsInSets } from './listing.js';
 import type { BucketRecord, ObjectRecord } from './metadata-record.js';
+import { ioStatsOf } from './drive-stats.js';
 import { MultipartOps } from './multipart.js';
 import { validateBucketName, validateObjectKey } from './names.js';
 import type {
@@ -83,7 +84,11 @@ export class ErasureObjectLayer implements ObjectLayer {
       deploymentId: this.deploymentId,
       sets: this.sets.map((s) => ({
         index: s.index,
-        drives: s.opts.paths.map((path, i) => ({ path, state: s.drives[i] ? s.opts.states[i]! : 'offline' })),
+        drives: s.opts.paths.map((path, i) => {
+          const d = s.drives[i];
+          const io = d ? ioStatsOf(d) : undefined;
+          return { path, state: d ? s.opts.states[i]! : 'offline', ...(io ? { io: { ...io } } : {}) };
+        }),
         dataShards: s.n - s.opts.parity.standard,
         parityShards: s.opts.parity.standard,
         readQuorum: s.defaultReadQuorum,

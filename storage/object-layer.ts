@@ -235,7 +235,12 @@ export interface StorageTopology {
   deploymentId: string;
   sets: Array<{
     index: number;
-    drives: Array<{ path: string; state: 'online' | 'offline' | 'healing' }>;
+    drives: Array<{
+      path: string;
+      state: 'online' | 'offline' | 'healing';
+      /** Calls, failures and time spent in the drive's operations since this process started. */
+      io?: { operations: number; errors: number; seconds: number };
+    }>;
     dataShards: number;
     parityShards: number;
     readQuorum: number;

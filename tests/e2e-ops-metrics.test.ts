@@ -95,6 +95,9 @@ describe('/metrics', () => {
     expect(text).toMatch(/cairn_http_inflight_requests \d/);
     for (const d of server.drives) {
       expect(text).toContain(`cairn_drive_online{set="1",drive="${d}"} 1`);
+      // The PUTs above committed on every drive: operations counted, none failed.
+      expect(text).toMatch(new RegExp(`cairn_drive_io_operations_total\\{set="1",drive="${d}"\\} [1-9]`));
+      expect(text).toContain(`cairn_drive_io_errors_total{set="1",drive="${d}"} 0`);
       expect(text).toMatch(new RegExp(`cairn_drive_total_bytes\\{drive="${d}"\\} [1-9]`));
       expect(text).toMatch(new RegExp(`cairn_drive_used_bytes\\{drive="${d}"\\} [1-9]`));
     }

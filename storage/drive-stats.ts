@@ -1,0 +1,60 @@
+import type { Drive } from './drive.js';
+
+/** Cumulative I/O figures of one drive, for metrics (counters since the process started). */
+export interface DriveIoStats {
+  operations: number;
+  errors: number;
+  /** Sum of operation durations, seconds. */
+  seconds: number;
+}
+
+/**
+ * Wraps a Drive so every call is counted and timed, and every failure counted, without the
+ * drive or its callers knowing. Promise-returning calls are timed until they settle. Streams
+ * handed out by a call (shard readers/writers) are not followed: their bytes are the erasure
+ * layer's business; the metadata, open, rename and remove calls are what a failing disk shows in.
+ */
+const statsByDrive = new WeakMap<object, DriveIoStats>();
+
+/** The figures of a drive returned by instrumentDrive, if it was instrumented. */
+export function ioStatsOf(drive: Drive): DriveIoStats | undefined {
+  return statsByDrive.get(drive);
+}
+
+export function instrumentDrive<D extends Drive>(drive: D): { drive: D; stats: DriveIoStats } {
+  const stats: DriveIoStats = { operations: 0, errors: 0, seconds: 0 };
+  const wrapped = new Proxy(drive, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return function (this: unknown, ...args: unknown[]) {
+        const started = performance.now();
+        const done = (failed: boolean) => {
+          stats.operations++;
+          if (failed) stats.errors++;
+          stats.seconds += (performance.now() - started) / 1000;
+        };
+        let result: unknown;
+        try {
+          result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (err) {
+          done(true);
+          throw err;
+        }
+        if (result instanceof Promise) {
+          return result.then(
+            (v) => (done(false), v),
+            (err: unknown) => {
+              done(true);
+              throw err;
+            },
+          );
+        }
+        done(false);
+        return result;
+      };
+    },
+  });
+  statsByDrive.set(wrapped, stats);
+  return { drive: wrapped, stats };
+}
