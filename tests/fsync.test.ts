@@ -77,7 +77,8 @@ describe.skipIf(!haveStrace)('an acknowledged PUT has been synced (strace)', () 
       'strace',
       ['-f', '-tt', '-y', '-s', '80', '-e', 'trace=fdatasync,fsync,msync,rename,renameat,renameat2,write,writev,sendmsg,sendto', '-o', traceFile,
         process.execPath, CLI, 'server', '--address', '127.0.0.1:0', '--workers', '1', ...drives],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CAIRN_ROOT_USER: CREDS.accessKey, CAIRN_ROOT_PASSWORD: CREDS.secretKey, CAIRN_LOG_LEVEL: 'warn' } },
+      // Own process group: killing strace alone would leave the traced server running.
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CAIRN_ROOT_USER: CREDS.accessKey, CAIRN_ROOT_PASSWORD: CREDS.secretKey, CAIRN_LOG_LEVEL: 'warn' } },
     );
     let out = '';
     const endpoint = await new Promise<string>((ok, fail) => {
@@ -104,8 +105,9 @@ describe.skipIf(!haveStrace)('an acknowledged PUT has been synced (strace)', () 
       expect((await s3.request('GET', 'fsync', 'marker-3', undefined)).status).toBe(404);
     } finally {
       s3.close();
-      proc.kill('SIGKILL');
-      await new Promise((r) => proc.once('exit', r));
+      const exited = new Promise((r) => proc.once('exit', r));
+      process.kill(-proc.pid!, 'SIGKILL'); // strace and the server it traces
+      await exited;
     }
     trace = await readFile(traceFile, 'utf8');
     events = parseTrace(trace);
