@@ -6,6 +6,7 @@ import type { ObjectLayer } from '../storage/object-layer.js';
 import type { AuthContext, CredentialStore } from './auth/index.js';
 import type { RoutedRequest } from './router.js';
 import type { Ops } from './ops.js';
+import type { XmlChild } from './xml.js';
 
 /** What the S3 front end is built from; main.ts provides the concrete pieces. */
 export interface ServerDeps {
@@ -40,6 +41,15 @@ export interface RequestContext {
 export function ownerOf(accessKey: string): { id: string; displayName: string } {
   // A canonical user id is 64 hex characters, opaque and stable per identity.
   return { id: createHash('sha256').update(`cairn-owner:${accessKey}`).digest('hex'), displayName: accessKey };
+}
+
+/** The `<ID>` and `<DisplayName>` children of Owner (and Initiator) elements. */
+export function ownerXml(accessKey: string): XmlChild[] {
+  const o = ownerOf(accessKey);
+  return [
+    ['ID', o.id],
+    ['DisplayName', o.displayName],
+  ];
 }
 
 /**

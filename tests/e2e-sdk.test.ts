@@ -23,6 +23,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sdkClient } from './helpers/sdk.js';
 import { startServer, type RunningServer } from './helpers/server.js';
 
 /**
@@ -37,16 +38,7 @@ let s3plain: S3Client; // requestChecksumCalculation: WHEN_REQUIRED
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-function client(extra: Partial<S3ClientConfig> = {}): S3Client {
-  return new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
-    maxAttempts: 1,
-    ...extra,
-  });
-}
+const client = (extra: Partial<S3ClientConfig> = {}): S3Client => sdkClient(server, extra);
 
 async function bodyOf(c: S3Client, Bucket: string, Key: string, Range?: string): Promise<Buffer> {
   const r = await c.send(new GetObjectCommand({ Bucket, Key, Range }));

@@ -1,5 +1,5 @@
 import { decodeBody } from '../auth/index.js';
-import { continueIfExpected, ownerOf, sendXml, type RequestContext } from '../context.js';
+import { continueIfExpected, ownerXml, sendXml, type RequestContext } from '../context.js';
 import { ObjectLayerError } from '../../storage/errors.js';
 import { checkCannedAcl } from '../headers.js';
 import { S3Error, notImplemented } from '../s3-error.js';
@@ -46,10 +46,9 @@ export async function listBuckets(ctx: RequestContext): Promise<void> {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const page = all.slice(0, max);
   const truncated = all.length > page.length;
-  const owner = ownerOf(ctx.auth.accessKey);
   const last = page[page.length - 1];
   const body = xmlDocument('ListAllMyBucketsResult', [
-    ['Owner', [['ID', owner.id], ['DisplayName', owner.displayName]]],
+    ['Owner', ownerXml(ctx.auth.accessKey)],
     [
       'Buckets',
       page.map((b): XmlChild => [

@@ -1,5 +1,5 @@
 import type { ObjectInfo } from '../../storage/object-layer.js';
-import { ownerOf, sendXml, type RequestContext } from '../context.js';
+import { ownerXml, sendXml, type RequestContext } from '../context.js';
 import { quoteEtag } from '../headers.js';
 import { invalidArgument } from '../s3-error.js';
 import { xmlDocument, type XmlChild } from '../xml.js';
@@ -114,8 +114,7 @@ export async function listObjectsV2(ctx: RequestContext, op: { bucket: string })
   const after = token !== undefined ? decodeToken(token) : startAfter;
   const fetchOwner = q.get('fetch-owner') === 'true';
   const page = await fetchPage(ctx, op.bucket, prefix, delimiter, after, maxKeys);
-  const owner = ownerOf(ctx.auth.accessKey);
-  const ownerEl: XmlChild = fetchOwner && ['Owner', [['ID', owner.id], ['DisplayName', owner.displayName]]];
+  const ownerEl: XmlChild = fetchOwner && ['Owner', ownerXml(ctx.auth.accessKey)];
   const body = xmlDocument('ListBucketResult', [
     ['Name', op.bucket],
     ['Prefix', enc(prefix)],
@@ -128,7 +127,7 @@ export async function listObjectsV2(ctx: RequestContext, op: { bucket: string })
     url && ['EncodingType', 'url'],
     ['IsTruncated', page.isTruncated],
     ...page.objects.map((o) => contents(o, enc, ownerEl)),
-    ...page.commonPrefixes.map((p): XmlChild => ['CommonPrefixes', [['Prefix', enc(p)]]]),
+    ...commonPrefixesXml(page.commonPrefixes, enc),
   ]);
   sendXml(ctx, body);
 }
@@ -142,8 +141,7 @@ export async function listObjectsV1(ctx: RequestContext, op: { bucket: string })
   const enc = url ? s3UrlEncode : (s: string) => s;
   const marker = q.get('marker') ?? '';
   const page = await fetchPage(ctx, op.bucket, prefix, delimiter, marker, maxKeys);
-  const owner = ownerOf(ctx.auth.accessKey);
-  const ownerEl: XmlChild = ['Owner', [['ID', owner.id], ['DisplayName', owner.displayName]]];
+  const ownerEl: XmlChild = ['Owner', ownerXml(ctx.auth.accessKey)];
   const body = xmlDocument('ListBucketResult', [
     ['Name', op.bucket],
     // AWS encodes Delimiter, Marker, NextMarker, Key and CommonPrefixes in v1, but
@@ -157,7 +155,12 @@ export async function listObjectsV1(ctx: RequestContext, op: { bucket: string })
     url && ['EncodingType', 'url'],
     ['IsTruncated', page.isTruncated],
     ...page.objects.map((o) => contents(o, enc, ownerEl)),
-    ...page.commonPrefixes.map((p): XmlChild => ['CommonPrefixes', [['Prefix', enc(p)]]]),
+    ...commonPrefixesXml(page.commonPrefixes, enc),
   ]);
   sendXml(ctx, body);
+}
+
+/** One `<CommonPrefixes><Prefix>` element per rolled-up prefix, as every listing shows them. */
+export function commonPrefixesXml(prefixes: string[], enc: (s: string) => string): XmlChild[] {
+  return prefixes.map((p): XmlChild => ['CommonPrefixes', [['Prefix', enc(p)]]]);
 }

@@ -2,7 +2,7 @@ import { sseReadRequestFrom, sseWriteRequestFrom, writeSseHeaders } from '../sse
 import type { ByteRange, ListUploadsResult, MultipartUploadInfo, ObjectInfo, PartInfo } from '../../storage/object-layer.js';
 import { decodeBody } from '../auth/index.js';
 import { checksumXml, multipartChecksumFrom, partChecksumRequest, writeChecksumHeaders } from '../checksum-headers.js';
-import { continueIfExpected, ownerOf, sendXml, type RequestContext } from '../context.js';
+import { continueIfExpected, ownerXml, sendXml, type RequestContext } from '../context.js';
 import {
   checksumRequestFrom,
   contentHeadersFrom,
@@ -14,7 +14,7 @@ import {
 } from '../headers.js';
 import { S3Error, invalidArgument } from '../s3-error.js';
 import { xmlDocument, type XmlChild } from '../xml.js';
-import { s3UrlEncode } from './list.js';
+import { commonPrefixesXml, s3UrlEncode } from './list.js';
 
 /**
  * The multipart family: CreateMultipartUpload, UploadPart, AbortMultipartUpload,
@@ -56,12 +56,8 @@ function parseEncoding(raw: string | undefined): boolean {
   return true;
 }
 
-function ownerXml(ctx: RequestContext): XmlChild[] {
-  const o = ownerOf(ctx.auth.accessKey);
-  const who: XmlChild[] = [
-    ['ID', o.id],
-    ['DisplayName', o.displayName],
-  ];
+function initiatorAndOwner(ctx: RequestContext): XmlChild[] {
+  const who = ownerXml(ctx.auth.accessKey);
   return [
     ['Initiator', who],
     ['Owner', who],
@@ -172,7 +168,7 @@ export async function listParts(ctx: RequestContext, op: UploadOp): Promise<void
       ['Bucket', op.bucket],
       ['Key', url ? s3UrlEncode(op.key) : op.key],
       ['UploadId', op.uploadId],
-      ...ownerXml(ctx),
+      ...initiatorAndOwner(ctx),
       ['StorageClass', page.upload.storageClass || 'STANDARD'],
       ['PartNumberMarker', marker],
       ['NextPartNumberMarker', next],
@@ -210,7 +206,7 @@ export async function listMultipartUploads(ctx: RequestContext, op: { bucket: st
           maxUploads,
           signal: ctx.signal,
         });
-  const owner = ownerXml(ctx);
+  const owner = initiatorAndOwner(ctx);
   sendXml(
     ctx,
     xmlDocument('ListMultipartUploadsResult', [
@@ -237,7 +233,7 @@ export async function listMultipartUploads(ctx: RequestContext, op: { bucket: st
           ],
         ],
       ),
-      ...page.commonPrefixes.map((p): XmlChild => ['CommonPrefixes', [['Prefix', enc(p)]]]),
+      ...commonPrefixesXml(page.commonPrefixes, enc),
     ]),
   );
 }

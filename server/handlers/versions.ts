@@ -1,9 +1,9 @@
 import type { ObjectInfo } from '../../storage/object-layer.js';
-import { ownerOf, sendXml, type RequestContext } from '../context.js';
+import { ownerXml, sendXml, type RequestContext } from '../context.js';
 import { quoteEtag } from '../headers.js';
 import { invalidArgument } from '../s3-error.js';
 import { xmlDocument, type XmlChild } from '../xml.js';
-import { fetchPage, parseEncoding, parseMaxKeys, s3UrlEncode } from './list.js';
+import { commonPrefixesXml, fetchPage, parseEncoding, parseMaxKeys, s3UrlEncode } from './list.js';
 
 /**
  * ListObjectVersions and GetBucketVersioning for buckets that were never
@@ -71,8 +71,7 @@ export async function listObjectVersions(ctx: RequestContext, op: { bucket: stri
   const versionIdMarker = q.get('version-id-marker') ?? '';
   const after = startAfter(keyMarker, versionIdMarker);
   const page = await fetchPage(ctx, op.bucket, prefix, delimiter, after, maxKeys);
-  const owner = ownerOf(ctx.auth.accessKey);
-  const ownerEl: XmlChild = ['Owner', [['ID', owner.id], ['DisplayName', owner.displayName]]];
+  const ownerEl: XmlChild = ['Owner', ownerXml(ctx.auth.accessKey)];
   const next = page.isTruncated ? page.nextAfter : undefined;
   // A common prefix has no version: NextVersionIdMarker only follows a key.
   const nextIsKey = next !== undefined && !page.commonPrefixes.includes(next);
@@ -89,7 +88,7 @@ export async function listObjectVersions(ctx: RequestContext, op: { bucket: stri
     url && ['EncodingType', 'url'],
     ['IsTruncated', page.isTruncated],
     ...page.objects.map((o) => version(o, enc, ownerEl)),
-    ...page.commonPrefixes.map((p): XmlChild => ['CommonPrefixes', [['Prefix', enc(p)]]]),
+    ...commonPrefixesXml(page.commonPrefixes, enc),
   ]);
   sendXml(ctx, body);
 }
