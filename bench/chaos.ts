@@ -60,6 +60,7 @@ export function formatChaosResult(o: ChaosOptions, r: ChaosResult): string {
     `drives failed: ${r.drivesFailed} (shard files corrupted: ${r.shardsCorrupted})`,
     `keys verified: ${r.keysVerified}, bytes verified: ${r.bytesVerified} (${(r.bytesVerified / 1e9).toFixed(2)} GB)`,
     `objects lost: ${r.objectsLost}`,
+    `verification GETs answered 503 and retried: ${r.unavailableRetries}`,
     `listing mismatches: ${r.listingViolations.length}`,
     `tmp leftovers after restart: ${r.tmpLeftovers.length}`,
     'time to heal back to full redundancy: n/a (healing not built)',

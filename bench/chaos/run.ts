@@ -32,6 +32,8 @@ export interface ChaosOptions {
 }
 
 export interface ChaosResult {
+  /** Verification GETs answered 503 (read quorum not reached at that moment) and retried. */
+  unavailableRetries: number;
   opsAcked: number;
   objectsWritten: number;
   deletesAcked: number;
@@ -127,7 +129,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const keys = [...model.keys.keys()];
   const res: ChaosResult = {
     opsAcked: 0, objectsWritten: 0, deletesAcked: 0, multipartAcked: 0, unknownOutcome: 0, kills: 0, drivesFailed: 0,
-    shardsCorrupted: 0, bytesVerified: 0, keysVerified: 0, objectsLost: 0, violations: [], listingViolations: [], tmpLeftovers: [],
+    shardsCorrupted: 0, bytesVerified: 0, keysVerified: 0, objectsLost: 0, unavailableRetries: 0, violations: [], listingViolations: [], tmpLeftovers: [],
     seconds: 0, root,
   };
   const hashes = new Map<string, string>();
@@ -286,7 +288,14 @@ async function verify(
   const worker = async () => {
     while (next < keys.length) {
       const key = keys[next++]!;
-      const g = await s3.request('GET', BUCKET, key, undefined);
+      let g = await s3.request('GET', BUCKET, key, undefined);
+      // 503 is S3's "retry": count it (it is reported), retry as every SDK does, and call the
+      // key lost only if it stays unreadable.
+      for (let attempt = 0; g.status === 503 && attempt < 5; attempt++) {
+        res.unavailableRetries++;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+        g = await s3.request('GET', BUCKET, key, undefined);
+      }
       const ok = model.acceptable(key);
       res.keysVerified++;
       if (g.status === 404) {
