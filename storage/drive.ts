@@ -1,5 +1,6 @@
 import type { ShardReader, ShardWriter } from '../erasure/types.js';
 import type { WriteConditions } from './object-layer.js';
+import type { HealReason } from './heal/types.js';
 import type { BucketRecord, ObjectRecord, PartRecord, UploadRecord } from './metadata-record.js';
 
 /**
@@ -48,6 +49,20 @@ export interface UploadScanItem {
   key: string;
   uploadId: string;
   upload: UploadRecord;
+}
+
+/** A hint that an object may be below full redundancy, persisted in the drive's metadata env. */
+export interface HealQueueItem {
+  bucket: string;
+  key: string;
+  reason: HealReason;
+  queuedAt: number;
+}
+
+/** A data dir on the drive (data/<2>/<dataDir>) and when it was last modified. */
+export interface DataDirEntry {
+  dataDir: string;
+  modifiedMs: number;
 }
 
 export interface DiskInfo {
@@ -117,5 +132,19 @@ export interface Drive {
   /** Remove tmp dirs left by dead processes. */
   cleanupStaleTmp(): Promise<number>;
   diskInfo(): Promise<DiskInfo>;
+
+  // ---- healing (storage/heal) ----
+  /** Add heal hints (one per bucket/key: a later hint replaces an earlier one). */
+  queueHeal(items: HealQueueItem[]): Promise<void>;
+  /** Up to `limit` hints in (bucket, key) order. */
+  healQueue(limit: number): HealQueueItem[];
+  healQueueSize(): number;
+  dequeueHeal(items: Array<{ bucket: string; key: string }>): Promise<void>;
+  /** Every data dir (objects' and uploads'), lazily. */
+  listDataDirs(): AsyncIterable<DataDirEntry>;
+  /** Small system files under .cairn/sys (heal trackers, status); written atomically and synced; undefined removes. */
+  readSysFile(name: string): Promise<Buffer | undefined>;
+  writeSysFile(name: string, data: Buffer | undefined): Promise<void>;
+
   close(): Promise<void>;
 }

@@ -24,6 +24,7 @@ import type { ByteRange, ChecksumRequest, ObjectInfo, WriteConditions } from './
 import { settle, writeQuorumOf } from './quorum.js';
 import { sseInfoOf } from './sse-pipeline.js';
 import { parityFor, type ParityConfig } from './storage-class.js';
+import type { HealReason, HealSink } from './heal/types.js';
 
 /**
  * One erasure set: n drive slots, quorum over them. Writes stream shards to
@@ -42,6 +43,8 @@ export interface SetOptions {
   codec: ErasureCodec;
   bitrot: BitrotAlgorithm;
   logger?: Logger;
+  /** Told about every object found or left below full redundancy (storage/heal queues it). */
+  heal?: HealSink;
 }
 
 export interface Resolved {
@@ -150,6 +153,15 @@ export class ErasureSet {
       bitrot: this.opts.bitrot,
       distribution,
     };
+  }
+
+  /** Report an object below full redundancy to the healer (never throws). */
+  queueHeal(bucket: string, key: string, reason: HealReason): void {
+    try {
+      this.opts.heal?.queue(bucket, key, reason);
+    } catch (err) {
+      this.opts.logger?.warn({ err, bucket, key }, 'heal queue failed');
+    }
   }
 
   private slotsOnline(): number[] {
@@ -398,6 +410,8 @@ export class ErasureSet {
     });
     const cleanups: Array<Promise<unknown>> = [];
     if (ok >= writeQuorum) {
+      // Quorum reached but some slot missed the write (offline, failed, or never written): heal it later.
+      if (ok < this.n) this.queueHeal(bucket, key, 'write');
       results.forEach((r, j) => {
         if (!r?.ok) return;
         const d = this.drives[slots[j]!]!;
@@ -465,10 +479,14 @@ export class ErasureSet {
     if (rec.inline !== undefined && rec.parts.length === 1) {
       // Small object with good data shards: no decoder, no generator, one buffer.
       const data = decodeInlineShards(rec.layout, slotOf.map((slot) => resolved.agreeing[slot]?.inline), rec.size);
-      if (data) return readableOf(data.subarray(start, end + 1));
+      if (data) {
+        if (!resolved.partial && resolved.agreeing.filter(Boolean).length < this.n) this.queueHeal(bucket, key, 'read');
+        return readableOf(data.subarray(start, end + 1));
+      }
     }
     // Shard files, or a degraded inline read, may need every drive that holds the version.
     const agreeing = resolved.partial ? this.agreeingSlots(bucket, key, rec) : resolved.agreeing;
+    if (agreeing.filter(Boolean).length < this.n) this.queueHeal(bucket, key, 'read');
     // Readers by shard index, as the decoder wants them.
     const openPart = async (part: ObjectPartRecord): Promise<Array<ShardReader | null>> => {
       if (rec.inline !== undefined) {
@@ -493,6 +511,7 @@ export class ErasureSet {
     }
     const codec = getCodec(rec.layout.codec);
     const logger = this.opts.logger;
+    const queueHeal = this.queueHeal.bind(this);
     async function* generate(): AsyncGenerator<Buffer> {
       for (let j = 0; j < pieces.length; j++) {
         const p = pieces[j]!;
@@ -500,8 +519,10 @@ export class ErasureSet {
         try {
           const r = createErasureReader(rec.layout, codec, readers, p.part.size, { start: p.start, end: p.end }, {
             ...(signal ? { signal } : {}),
-            onShardError: (shard: number, err: unknown) =>
-              logger?.warn({ err, bucket, key, shard, part: p.part.number }, 'shard read failed; reconstructing'),
+            onShardError: (shard: number, err: unknown) => {
+              logger?.warn({ err, bucket, key, shard, part: p.part.number }, 'shard read failed; reconstructing');
+              queueHeal(bucket, key, 'read');
+            },
           });
           for await (const chunk of r) yield chunk as Buffer;
         } catch (err) {
@@ -535,6 +556,8 @@ export class ErasureSet {
       );
       throw writeQuorumNotReached(ok, wq, results.find((r) => r && !r.ok));
     }
+    // A drive that missed the delete may still hold the record: the healer removes it (dangling).
+    if (ok < this.n) this.queueHeal(bucket, key, 'delete');
     let removed: ObjectRecord | undefined;
     await Promise.all(
       results.map((r, j) => {

@@ -7,9 +7,11 @@ import type { WriteConditions } from './object-layer.js';
 import type {
   CommitObjectResult,
   CommitPartResult,
+  DataDirEntry,
   DiskInfo,
   Drive,
   EncodedObject,
+  HealQueueItem,
   RemovedUpload,
   ScanItem,
   UploadScanItem,
@@ -491,6 +493,21 @@ export class LocalDrive implements Drive {
     const s = await statfs(this.path);
     return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
   }
+
+  // ---- healing: stubs until storage/heal lands (the heal helper replaces them) ----
+  async queueHeal(_items: HealQueueItem[]): Promise<void> {}
+  healQueue(_limit: number): HealQueueItem[] {
+    return [];
+  }
+  healQueueSize(): number {
+    return 0;
+  }
+  async dequeueHeal(_items: Array<{ bucket: string; key: string }>): Promise<void> {}
+  async *listDataDirs(): AsyncIterable<DataDirEntry> {}
+  async readSysFile(_name: string): Promise<Buffer | undefined> {
+    return undefined;
+  }
+  async writeSysFile(_name: string, _data: Buffer | undefined): Promise<void> {}
 
   async close(): Promise<void> {
     await this.env.close();

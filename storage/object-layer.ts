@@ -1,3 +1,4 @@
+import type { HealOptions, HealRequest, HealStatus, HealSweepStatus } from './heal/types.js';
 import type { Readable } from 'node:stream';
 
 /**
@@ -291,6 +292,14 @@ export interface ObjectLayer {
   getBucketEncryption?(bucket: string, opts?: { signal?: AbortSignal }): Promise<BucketEncryption | undefined>;
   /** Sets (or with undefined, removes) the bucket default encryption. */
   putBucketEncryption?(bucket: string, cfg: BucketEncryption | undefined, opts?: { signal?: AbortSignal }): Promise<void>;
+
+  // ---- healing (storage/heal) ----
+  /** Start the healer in this process: queue drain, scanner, drive rebuilds. Once per deployment (the background worker). */
+  startHealing(opts?: Partial<HealOptions>): void;
+  /** What the healer is doing, as the process running it last published it (any worker can answer). */
+  healStatus(): Promise<HealStatus>;
+  /** Ask the healer to sweep a bucket/prefix (or everything); returns the queued sweep. */
+  requestHeal(req: HealRequest): Promise<HealSweepStatus>;
 
   /** Flush and close drives; in-flight calls finish first. */
   close(): Promise<void>;
