@@ -164,6 +164,11 @@ export class ErasureSet {
     }
   }
 
+  /** The drives serving now (in slot order). */
+  onlineDrives(): Drive[] {
+    return this.drives.filter((d): d is Drive => d !== null);
+  }
+
   private slotsOnline(): number[] {
     const out: number[] = [];
     this.drives.forEach((d, i) => d && out.push(i));

@@ -55,7 +55,7 @@ export class SetListCursor implements Cursor<Step> {
     private readonly prefix: string,
     private readonly budget: Budget,
   ) {
-    const online = set.drives.filter((d): d is Drive => d !== null);
+    const online = set.onlineDrives();
     const k = set.defaultReadQuorum;
     const s = Math.min(online.length, Math.max(k, online.length - k + 1));
     this.scanned = online.slice(0, s);
