@@ -9,6 +9,7 @@ import { expandDrivePattern } from './storage/drive-pattern.js';
 /** `cairn <command>`: argument parsing and process lifecycle. Wiring is in main.ts. */
 
 const USAGE = `Usage: cairn server [flags] DIR...
+       cairn admin heal|drives|kms ...   (\`cairn admin\` lists them)
 
   DIR may use MinIO ellipsis notation: /data{1...6} is /data1 ... /data6.
 
@@ -178,11 +179,24 @@ async function worker(config: ServerConfig, logger: Logger): Promise<void> {
   if (role) onDrainRequest(() => stop('drain'));
 }
 
-/** `cairn admin kms rotate [--new-version] DIR...` (admin-kms.ts). */
+/** `cairn admin heal|drives ...` against a running server (admin-client.ts); `cairn admin kms rotate [--new-version] DIR...` (admin-kms.ts). */
 async function admin(argv: string[]): Promise<void> {
   const [area, action, ...rest] = argv;
+  if (area === 'heal' || area === 'drives') {
+    const { adminCommand, AdminApiError, AdminUsageError, ADMIN_USAGE } = await import('./admin-client.js');
+    try {
+      process.exitCode = await adminCommand(area, argv.slice(1), { env: process.env, write: (t) => process.stdout.write(t), tty: process.stdout.isTTY === true });
+    } catch (err) {
+      const usage = err instanceof AdminUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      const msg = err instanceof AdminApiError || usage ? (err as Error).message : `cannot reach the server: ${(err as Error).message}`;
+      process.stderr.write(`cairn admin ${area}: ${msg}\n${usage ? `\n${ADMIN_USAGE}` : ''}`);
+      process.exit(usage ? 2 : 1);
+    }
+    return;
+  }
   if (area !== 'kms' || action !== 'rotate') {
-    process.stderr.write('Usage: cairn admin kms rotate [--new-version] DIR...\n');
+    const { ADMIN_USAGE } = await import('./admin-client.js');
+    process.stderr.write(ADMIN_USAGE);
     process.exit(2);
   }
   const { values, positionals } = parseArgs({ args: rest, options: { 'new-version': { type: 'boolean' } }, allowPositionals: true });

@@ -40,7 +40,7 @@ function staticCredentials(config: ServerConfig): CredentialStore {
 
 /** How the cluster primary placed this process (server/cluster.ts); all defaults for a single process. */
 export interface StartOptions {
-  /** Run once-per-deployment background jobs (multipart cleanup) here. Default true. */
+  /** Run once-per-deployment background jobs (multipart cleanup, the healer) here. Default true. */
   background?: boolean;
   /** Listen on this port instead of config.address.port (a restarted worker pinning an ephemeral port). */
   port?: number;
@@ -63,6 +63,8 @@ export async function startCairn(config: ServerConfig, logger: Logger, opts: Sta
     drives: [...config.drives],
     standardParity: config.standardParity,
     reducedParity: config.reducedParity,
+    ...(config.driveTimeoutMs !== undefined ? { driveTimeoutMs: config.driveTimeoutMs } : {}),
+    ...(config.driveProbeIntervalMs !== undefined ? { driveProbeIntervalMs: config.driveProbeIntervalMs } : {}),
     logger: logger.child({ component: 'storage' }),
   });
   let app: App;
@@ -101,6 +103,17 @@ export async function startCairn(config: ServerConfig, logger: Logger, opts: Sta
           logger: logger.child({ component: 'multipart-cleanup' }),
         })
       : undefined;
+  // The healer (heal queue, scanner, drive rebuilds) runs once per deployment, next to the
+  // multipart cleanup; every process answers the admin API and /metrics from its published status.
+  if (opts.background ?? true) {
+    objects.startHealing({
+      scannerObjectsPerSecond: config.scanner.objectsPerSecond,
+      scannerBytesPerSecond: config.scanner.bytesPerSecond,
+      scannerMode: config.scanner.mode,
+      scannerIntervalMs: config.scanner.intervalMs,
+    });
+  }
+  opsSetup.metrics.reportHealing(() => objects.healStatus());
   // This process's event-loop delay: a debug line every 10 s (CAIRN_LOG_LEVEL=debug) and
   // the gauge cairn_event_loop_delay_seconds{quantile} on /metrics.
   const loopDelay = startLoopDelayMonitor({ logger: logger.child({ component: 'loop' }), registry: opsSetup.metrics.registry });

@@ -24,6 +24,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       workers: { type: 'string', default: '2' },
       keys: { type: 'string' },
       'keep-drives': { type: 'boolean', default: false },
+      'skip-heal': { type: 'boolean', default: false },
     },
   });
   const mode = values.mode;
@@ -39,6 +40,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     workers: Number(values.workers),
     ...(values.keys ? { keys: Number(values.keys) } : {}),
     keepDrives: values['keep-drives'],
+    heal: !values['skip-heal'],
   };
 }
 
@@ -63,7 +65,7 @@ export function formatChaosResult(o: ChaosOptions, r: ChaosResult): string {
     `verification GETs answered 503 and retried: ${r.unavailableRetries}`,
     `listing mismatches: ${r.listingViolations.length}`,
     `tmp leftovers after restart: ${r.tmpLeftovers.length}`,
-    'time to heal back to full redundancy: n/a (healing not built)',
+    ...healLines(r),
     `wall time: ${r.seconds.toFixed(0)} s`,
     ...r.violations.slice(0, 20).map((v) => `  LOST ${v}`),
     ...r.listingViolations.slice(0, 20).map((v) => `  LISTING ${v}`),
@@ -71,11 +73,37 @@ export function formatChaosResult(o: ChaosOptions, r: ChaosResult): string {
   ].join('\n');
 }
 
+/** `time to heal: ...` and the per-drive record check after it. */
+function healLines(r: ChaosResult): string[] {
+  if (!r.heal) return ['time to heal: skipped (--skip-heal)'];
+  const lines = [
+    r.heal.ok
+      ? `time to heal: ${r.heal.seconds.toFixed(1)} s (objects healed ${r.heal.objectsHealed}, bytes ${r.heal.bytesHealed}; ` +
+        `deep sweep checked ${r.heal.sweepObjectsScanned} objects, repaired ${r.heal.sweepObjectsHealed})`
+      : `time to heal: n/a (${r.heal.error})`,
+  ];
+  if (r.records) {
+    const missing = r.records.reduce((n, d) => n + d.missingCount, 0);
+    lines.push(
+      `records per drive after healing: ${r.records.map((d) => `${d.drive.split('/').pop()} ${d.records}`).join(', ')}; ` +
+        `surviving objects missing a record: ${missing}; stale records: ${r.records.reduce((n, d) => n + d.stale, 0)}`,
+    );
+    for (const d of r.records) for (const k of d.missing) lines.push(`  NO RECORD ${d.drive}: ${k}`);
+  }
+  return lines;
+}
+
+/** A heal that failed, or left a surviving object without a record on some drive. */
+export function healFailed(r: ChaosResult): boolean {
+  if (!r.heal) return false;
+  return !r.heal.ok || (r.records ?? []).some((d) => d.missingCount > 0);
+}
+
 async function main(): Promise<void> {
   const o = parseChaosArgs(process.argv.slice(2));
   const r = await runChaos({ ...o, log: (l) => console.error(l) });
   console.log(formatChaosResult(o, r));
-  if (r.objectsLost > 0 || r.listingViolations.length > 0 || r.tmpLeftovers.length > 0) process.exitCode = 1;
+  if (r.objectsLost > 0 || r.listingViolations.length > 0 || r.tmpLeftovers.length > 0 || healFailed(r)) process.exitCode = 1;
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) await main();

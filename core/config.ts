@@ -42,6 +42,24 @@ export interface ServerConfig {
   readonly multipartExpiryMs: number;
   /** TLS, metrics, audit and proxy settings (core/config-ops.ts). */
   readonly ops: OpsConfig;
+  /** The background scanner of the healer (storage/heal), started in the background worker. */
+  readonly scanner: ScannerConfig;
+  /** CAIRN_DRIVE_TIMEOUT_MS: every drive call's timeout (a drive past it goes offline); undefined = storage defaults. */
+  readonly driveTimeoutMs: number | undefined;
+  /** CAIRN_DRIVE_PROBE_INTERVAL_MS: how often offline drives are probed; undefined = storage default. */
+  readonly driveProbeIntervalMs: number | undefined;
+}
+
+/** CAIRN_SCANNER_*: how fast and how thoroughly the healer's scanner verifies stored objects. */
+export interface ScannerConfig {
+  /** Objects verified per second across the deployment; 0 = scanner off. */
+  readonly objectsPerSecond: number;
+  /** Shard bytes read per second in deep mode. */
+  readonly bytesPerSecond: number;
+  /** normal: records and shard files' presence and size; deep: also every block's bitrot hash. */
+  readonly mode: 'normal' | 'deep';
+  /** Pause between two scanner cycles. */
+  readonly intervalMs: number;
 }
 
 /** What the command line may set. Every field is optional; flags override the environment. */
@@ -154,7 +172,44 @@ export function loadConfig(
     reducedParity,
     multipartExpiryMs,
     ops: loadOpsConfig(env),
+    scanner: Object.freeze(loadScannerConfig(env)),
+    driveTimeoutMs: positiveMs('CAIRN_DRIVE_TIMEOUT_MS', env.CAIRN_DRIVE_TIMEOUT_MS),
+    driveProbeIntervalMs: positiveMs('CAIRN_DRIVE_PROBE_INTERVAL_MS', env.CAIRN_DRIVE_PROBE_INTERVAL_MS),
   });
+}
+
+/** An optional whole number of milliseconds > 0. */
+function positiveMs(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v.trim());
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a whole number of milliseconds > 0, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function loadScannerConfig(env: Readonly<Record<string, string | undefined>>): ScannerConfig {
+  const rateRaw = (env.CAIRN_SCANNER_RATE ?? '200').trim();
+  const objectsPerSecond = Number(rateRaw);
+  if (rateRaw === '' || !Number.isFinite(objectsPerSecond) || objectsPerSecond < 0) {
+    throw new ConfigError(`CAIRN_SCANNER_RATE must be objects per second (0 = off), got ${JSON.stringify(rateRaw)}`);
+  }
+  const mode = (env.CAIRN_SCANNER_MODE ?? 'normal').trim().toLowerCase();
+  if (mode !== 'normal' && mode !== 'deep') throw new ConfigError(`CAIRN_SCANNER_MODE must be normal or deep, got ${JSON.stringify(mode)}`);
+  const bytesPerSecond = parseByteSize('CAIRN_SCANNER_BYTES_RATE', env.CAIRN_SCANNER_BYTES_RATE ?? '64MiB');
+  if (bytesPerSecond <= 0) throw new ConfigError('CAIRN_SCANNER_BYTES_RATE must be more than 0 (CAIRN_SCANNER_RATE=0 turns the scanner off)');
+  return {
+    objectsPerSecond,
+    bytesPerSecond,
+    mode,
+    intervalMs: parseDuration('CAIRN_SCANNER_INTERVAL', env.CAIRN_SCANNER_INTERVAL ?? '1h'),
+  };
+}
+
+/** `64MiB`, `500MB`, `1GiB`, `4096` (bytes); binary (KiB, MiB, GiB) and decimal (KB, MB, GB) units. */
+export function parseByteSize(name: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(v.trim());
+  if (!m) throw new ConfigError(`${name} must be a size like 64MiB or 500MB, got ${JSON.stringify(v)}`);
+  const unit = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.round(Number(m[1]) * unit);
 }
 
 /** One day, as MinIO's default for stale uploads. */

@@ -2,6 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { clusterMetricsText, joinClusterMetrics } from './cluster-metrics.js';
+import type { HealStatus } from '../storage/heal/types.js';
 import type { StorageTopology } from '../storage/object-layer.js';
 import type { BucketUsage } from './bucket-usage.js';
 
@@ -55,7 +56,8 @@ export class CairnMetrics {
   private readonly bytesIn: Counter<'api'>;
   private readonly bytesOut: Counter<'api'>;
   private readonly inflight: Gauge;
-  private readonly heal: Counter;
+  private healSource: (() => Promise<HealStatus>) | undefined;
+  private healSnapshot: { at: number; value: Promise<HealStatus | undefined> } | undefined;
   private readonly auditDrops: Counter<'target'>;
   private snapshot: { at: number; value: Promise<DriveSnapshot> } | undefined;
   private kms: { at: number; value: Promise<{ online: boolean; latencyMs: number }> } | undefined;
@@ -92,11 +94,6 @@ export class CairnMetrics {
       registers,
     });
     this.inflight = new Gauge({ name: 'cairn_http_inflight_requests', help: 'S3 requests being served', registers });
-    this.heal = new Counter({
-      name: 'cairn_heal_objects_total',
-      help: 'Objects rebuilt by healing (no background healer runs yet: stays 0)',
-      registers,
-    });
     this.auditDrops = new Counter({
       name: 'cairn_audit_dropped_total',
       help: 'Audit records dropped because a target queue was full or a target rejected them, by target',
@@ -188,6 +185,8 @@ export class CairnMetrics {
     perSet('cairn_set_write_quorum', 'Drives the erasure set needs online to accept writes', (s) => s.writeQuorum, 'max');
     perSet('cairn_set_read_quorum', 'Drives the erasure set needs online to serve reads', (s) => s.readQuorum, 'max');
 
+    this.registerHealMetrics();
+
     if (sources.bucketUsage) {
       const usage = sources.bucketUsage;
       const perBucket = (name: string, help: string, pick: (u: BucketUsage) => number) =>
@@ -245,8 +244,93 @@ export class CairnMetrics {
     this.auditDrops.inc({ target }, n);
   }
 
-  objectsHealed(n = 1): void {
-    this.heal.inc(n);
+  /** Where the heal series come from (ObjectLayer.healStatus); until set they read 0. */
+  reportHealing(source: () => Promise<HealStatus>): void {
+    this.healSource = source;
+  }
+
+  /**
+   * Heal series, pulled from healStatus() at scrape time. Every worker answers
+   * healStatus() with the figures the one process running the healer (the
+   * background worker) last published, so all workers report the same values:
+   * merged across workers (server/cluster-metrics.ts) with `max`, never summed,
+   * so N workers do not count one heal N times. cairn_scanner_objects_total
+   * counts the current scanner cycle and restarts with each cycle (a counter
+   * reset, which rate() handles).
+   */
+  private registerHealMetrics(): void {
+    const registers = [this.registry];
+    const self = this;
+    const total = (name: string, help: string, pick: (h: HealStatus) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        aggregator: 'max',
+        async collect() {
+          const h = await self.heal();
+          this.reset();
+          this.inc(h ? pick(h) : 0);
+        },
+      });
+    total('cairn_heal_objects_total', 'Objects repaired by healing (queue, scanner, rebuilds, sweeps) since the healer started', (h) => h.totals.objectsHealed);
+    total('cairn_heal_bytes_total', 'Shard bytes written to drives by healing since the healer started', (h) => h.totals.bytesHealed);
+    total('cairn_heal_failures_total', 'Objects healing could not repair (below read quorum or failing) since the healer started', (h) => h.totals.failures);
+    total('cairn_heal_queue_dropped_total', 'Heal queue entries dropped because the queue was full (the scanner finds them later)', (h) => h.queue.dropped);
+    total('cairn_scanner_objects_total', 'Objects verified by the background scanner in its current cycle', (h) => h.scanner?.objectsScanned ?? 0);
+    new Gauge({
+      name: 'cairn_heal_queue_length',
+      help: 'Objects waiting in the heal queue',
+      registers,
+      aggregator: 'max',
+      async collect() {
+        this.set((await self.heal())?.queue.length ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'cairn_heal_active',
+      help: '1 when a process runs the healer (queue drain, scanner, rebuilds)',
+      registers,
+      aggregator: 'max',
+      async collect() {
+        this.set((await self.heal())?.active ? 1 : 0);
+      },
+    });
+    const perRebuild = (name: string, help: string, pick: (r: HealStatus['rebuilds'][number]) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['set', 'drive'],
+        registers,
+        aggregator: 'max',
+        async collect() {
+          const h = await self.heal();
+          this.reset();
+          if (!h) return;
+          const { topology } = await self.drives();
+          for (const r of h.rebuilds) {
+            const v = pick(r);
+            // The set label as the drive gauges have it (1-based), found by the drive's path.
+            const set = topology.sets.find((s) => s.drives.some((d) => d.path === r.path));
+            if (v !== undefined) this.set({ set: String(set ? set.index + 1 : r.set), drive: r.path }, v);
+          }
+        },
+      });
+    perRebuild('cairn_heal_rebuild_objects_remaining', 'Objects a drive rebuild still has to go through (absent when the total is unknown)', (r) =>
+      r.objectsTotal === undefined ? undefined : Math.max(0, r.objectsTotal - r.objectsScanned),
+    );
+    perRebuild('cairn_heal_eta_seconds', 'Estimated seconds until a drive rebuild finishes at its current rate', (r) => r.etaSeconds);
+  }
+
+  /** One healStatus() per scrape, however many series ask; a failing source reads as no healer. */
+  private heal(): Promise<HealStatus | undefined> {
+    const source = this.healSource;
+    if (!source) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (this.healSnapshot && now - this.healSnapshot.at < SNAPSHOT_TTL_MS) return this.healSnapshot.value;
+    const value = source().catch(() => undefined);
+    this.healSnapshot = { at: now, value };
+    return value;
   }
 
   /**

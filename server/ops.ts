@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../core/logger.js';
 import type { ObjectLayer } from '../storage/object-layer.js';
+import { answerAdminHeal, isAdminHealPath, matchAdminHeal } from './admin-heal.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { AuditRecord } from './audit/record.js';
 import { authenticate, type CredentialStore } from './auth/index.js';
@@ -28,7 +29,7 @@ import { S3Error } from './s3-error.js';
  * when the request carries no AWS signature: a signed request always goes to
  * S3, so those buckets stay usable with any SDK. The admin path is the
  * exception (it is signed): key `admin/v1/info` of a bucket named `cairn` is
- * shadowed for GET.
+ * shadowed for GET (and the heal/drives paths as server/admin-heal.ts says).
  */
 
 export const ADMIN_INFO_PATH = '/cairn/admin/v1/info';
@@ -83,6 +84,17 @@ export function createOps(opts: OpsOptions): Ops {
         );
         if (auth.accessKey !== opts.adminAccessKey) throw new S3Error('AccessDenied', 403, 'Access Denied.');
         return json(reply, 200, await clusterInfo(opts.objects.topology(), opts.version));
+      }
+      // Heal and drives (server/admin-heal.ts): same auth as info; which requests it claims is said there.
+      const adminHeal = isAdminHealPath(path) && isSigned(request, rawUrl) ? matchAdminHeal(method, path, q < 0 ? '' : rawUrl.slice(q + 1)) : undefined;
+      if (adminHeal) {
+        const auth = await authenticate(
+          { method, rawUrl, headers: request.headers, rawHeaders: request.raw.rawHeaders },
+          opts.credentials,
+        );
+        if (auth.accessKey !== opts.adminAccessKey) throw new S3Error('AccessDenied', 403, 'Access Denied.');
+        const answer = await answerAdminHeal(adminHeal, opts.objects);
+        return json(reply, answer.status, answer.body);
       }
       track(opts, request, reply, rawUrl);
       return undefined;

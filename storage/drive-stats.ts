@@ -21,8 +21,16 @@ export function ioStatsOf(drive: Drive): DriveIoStats | undefined {
   return statsByDrive.get(drive);
 }
 
-export function instrumentDrive<D extends Drive>(drive: D): { drive: D; stats: DriveIoStats } {
-  const stats: DriveIoStats = { operations: 0, errors: 0, seconds: 0 };
+/** Let `ioStatsOf(alias)` find `stats`: a wrapper (CheckedDrive) around an instrumented drive. */
+export function registerIoStats(alias: Drive, stats: DriveIoStats): void {
+  statsByDrive.set(alias, stats);
+}
+
+/** `stats` given: keep counting into it (a drive reopened after it went away keeps its totals). */
+export function instrumentDrive<D extends Drive>(
+  drive: D,
+  stats: DriveIoStats = { operations: 0, errors: 0, seconds: 0 },
+): { drive: D; stats: DriveIoStats } {
   const wrapped = new Proxy(drive, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;

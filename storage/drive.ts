@@ -145,6 +145,10 @@ export interface Drive {
   /** Small system files under .cairn/sys (heal trackers, status); written atomically and synced; undefined removes. */
   readSysFile(name: string): Promise<Buffer | undefined>;
   writeSysFile(name: string, data: Buffer | undefined): Promise<void>;
+  /** Names of the sys files starting with `prefix` (finished writes only, no temporaries). */
+  listSysFiles(prefix: string): Promise<string[]>;
+  /** Object records on this drive, all buckets (cheap: a B-tree statistic), for heal ETAs. */
+  objectCount(): number;
 
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import type { Logger } from '../core/logger.js';
 import type { BitrotAlgorithm, ErasureCodec, ErasureLayout, ShardReader, ShardWriter } from '../erasure/types.js';
 import { AdaptiveSink } from './adaptive-sink.js';
+import { CheckedDrive, driveOnline, type DriveStateChange } from './checked-drive.js';
 import { BodyHasher } from './body-hasher.js';
 import type { Drive, RemovedUpload } from './drive.js';
 import { createErasureReader, createErasureWriter, getCodec, MemoryShardReader, translateError } from './erasure-api.js';
@@ -64,6 +65,12 @@ export interface WrittenData {
   /** Slots holding the data (renamed into data/ for streamed bodies). */
   slots: number[];
 }
+
+/**
+ * resolveSettled: how long to wait before reading again when the drives that answered
+ * disagree so that no version reaches k (a concurrent overwrite committing between them).
+ */
+const SETTLE_RETRY_MS = 10;
 
 /** Beyond this many parts, shard fds are opened part by part as the read reaches them. */
 const EAGER_PART_FDS = 16;
@@ -127,11 +134,48 @@ export class ErasureSet {
   readonly n: number;
   readonly index: number;
   readonly drives: Array<Drive | null>;
+  private readonly driveListeners = new Set<(slot: number, change: DriveStateChange) => void>();
 
   constructor(readonly opts: SetOptions) {
     this.n = opts.drives.length;
     this.index = opts.index;
     this.drives = opts.drives;
+    // One log line per transition, never one per request.
+    this.drives.forEach((d, slot) => {
+      if (!(d instanceof CheckedDrive)) return;
+      d.onStateChange((c) => {
+        const where = { set: this.index + 1, slot: slot + 1, drive: d.path, reason: c.reason, err: c.error };
+        for (const fn of this.driveListeners) fn(slot, c);
+        if (c.state === 'online') {
+          // A drive that was offline at start has no format state of its own: it now serves.
+          if (this.opts.states[slot] === 'offline') this.opts.states[slot] = 'online';
+          this.opts.logger?.info(where, 'drive back online');
+        } else {
+          this.opts.logger?.warn(where, c.reason === 'replaced' ? 'drive replaced; stays offline until healed' : 'drive offline');
+        }
+      });
+    });
+  }
+
+  /**
+   * Health transitions of the set's drives: offline (io-error, timeout, root-missing),
+   * back online (probe-ok), or 'replaced' (a blank or foreign drive at the path, which
+   * stays offline: the healer formats and rebuilds it). Returns the unsubscribe function.
+   */
+  onDriveStateChange(fn: (slot: number, change: DriveStateChange) => void): () => void {
+    this.driveListeners.add(fn);
+    return () => this.driveListeners.delete(fn);
+  }
+
+  /** Whether the slot's drive serves now (present and, when health-checked, online). */
+  isOnline(slot: number): boolean {
+    return driveOnline(this.drives[slot]);
+  }
+
+  /** Rebuild state for topology (the healer sets it while it rebuilds a replaced drive). */
+  setHealing(slot: number, healing: boolean): void {
+    if (slot < 0 || slot >= this.n) return;
+    this.opts.states[slot] = healing ? 'healing' : 'online';
   }
 
   get defaultReadQuorum(): number {
@@ -166,12 +210,12 @@ export class ErasureSet {
 
   /** The drives serving now (in slot order). */
   onlineDrives(): Drive[] {
-    return this.drives.filter((d): d is Drive => d !== null);
+    return this.drives.filter(driveOnline);
   }
 
   private slotsOnline(): number[] {
     const out: number[] = [];
-    this.drives.forEach((d, i) => d && out.push(i));
+    this.drives.forEach((d, i) => driveOnline(d) && out.push(i));
     return out;
   }
 
@@ -187,6 +231,30 @@ export class ErasureSet {
    * the drives read agree and the rest could not change the answer.
    */
   resolve(bucket: string, key: string, distribution?: number[]): Resolved | undefined {
+    const r = this.tryResolve(bucket, key, distribution);
+    if ('error' in r) throw r.error;
+    return r.resolved;
+  }
+
+  /**
+   * resolve(), but when the drives that answered (at least k) split into several versions
+   * none of which reaches k, read once more after a few ms: with exactly k drives readable a
+   * concurrent overwrite commits on them one after the other, and a read landing between the
+   * commits would otherwise fail with ReadQuorumNotReached although the object is fine.
+   */
+  async resolveSettled(bucket: string, key: string, distribution?: number[]): Promise<Resolved | undefined> {
+    const first = this.tryResolve(bucket, key, distribution);
+    if (!('error' in first)) return first.resolved;
+    if (!first.split) throw first.error;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
+    return this.resolve(bucket, key, distribution);
+  }
+
+  private tryResolve(
+    bucket: string,
+    key: string,
+    distribution?: number[],
+  ): { resolved: Resolved | undefined } | { error: unknown; split: boolean } {
     const raws: Array<Buffer | undefined> = [];
     let missing = 0;
     const groups: Array<{ body: Buffer | undefined; rec: ObjectRecord; slots: number[] }> = [];
@@ -197,10 +265,12 @@ export class ErasureSet {
     for (let j = 0; j < order.length; j++) {
       const slot = order[j]!;
       const d = this.drives[slot];
+      // An offline drive is skipped without a call (and without a warning per request).
+      if (!driveOnline(d)) continue;
       let raw: Buffer | undefined;
       try {
-        raw = d?.getObjectRaw(bucket, key);
-        if (d && raw === undefined) missing++;
+        raw = d.getObjectRaw(bucket, key);
+        if (raw === undefined) missing++;
         if (!raw) continue;
         const body = objectRecordBody(raw);
         const g = body && groups.find((x) => x.body?.equals(body));
@@ -240,17 +310,25 @@ export class ErasureSet {
         agreeing[slot] = inl ? { ...rec, inline: inl } : rec;
       }
       const chosen = anyInline ? agreeing[v.slots[0]!]! : rec;
-      return partial ? { rec: chosen, agreeing, partial } : { rec: chosen, agreeing };
+      return { resolved: partial ? { rec: chosen, agreeing, partial } : { rec: chosen, agreeing } };
     }
-    if (missing >= this.defaultReadQuorum) return undefined;
-    throw readQuorumNotReached(this.n - missing, this.defaultReadQuorum);
+    if (missing >= this.defaultReadQuorum) return { resolved: undefined };
+    // Enough drives answered but they split (several versions, or a version and "none"): a
+    // write committing between them, worth one more look (resolveSettled).
+    const answered = versions.reduce((n, v) => n + v.slots.length, 0) + missing;
+    const answers = versions.length + (missing > 0 ? 1 : 0);
+    return {
+      error: readQuorumNotReached(this.n - missing, this.defaultReadQuorum),
+      split: answers > 1 && answered >= this.defaultReadQuorum,
+    };
   }
 
   /** Every online drive's record of the key, where it is the version of `rec`. */
   agreeingSlots(bucket: string, key: string, rec: ObjectRecord): Array<ObjectRecord | undefined> {
     return this.drives.map((d) => {
+      if (!driveOnline(d)) return undefined;
       try {
-        const raw = d?.getObjectRaw(bucket, key);
+        const raw = d.getObjectRaw(bucket, key);
         const r = raw && decodeObjectRecord(raw);
         return r && sameVersion(r, rec) ? r : undefined;
       } catch {
@@ -274,8 +352,9 @@ export class ErasureSet {
   latestModTime(bucket: string, key: string): number | undefined {
     let max: number | undefined;
     for (const d of this.drives) {
+      if (!driveOnline(d)) continue;
       try {
-        const t = d?.getModTime(bucket, key);
+        const t = d.getModTime(bucket, key);
         if (t !== undefined && (max === undefined || t > max)) max = t;
       } catch {
         // skipped, see above
@@ -315,7 +394,7 @@ export class ErasureSet {
     /** Framed shard bytes per slot (undefined for offline slots), written nowhere but the records. */
     const inlineResult = async (data: Buffer) => {
       const byShard = await encodeInlineShards(layout, codec, data);
-      const inline = layout.distribution.map((shard, slot) => (this.drives[slot] ? byShard[shard] : undefined));
+      const inline = layout.distribution.map((shard, slot) => (online.includes(slot) ? byShard[shard] : undefined));
       return { size: hasher.bytes, md5: hasher.md5Bytes, checksum: hasher.checksumValue, inline, slots: online, hasher };
     };
     if (inlineOk && o.size !== undefined && !o.encrypt) {
@@ -331,9 +410,15 @@ export class ErasureSet {
     }
     // The encoder indexes writers by shard; distribution[slot] says which shard a slot holds.
     const slotOf = slotsByShard(layout);
+    // No writer for a slot that was offline when the write began (its shard is healed later).
     const writers: Array<ShardWriter | null> = slotOf.map((slot) => {
       const d = this.drives[slot];
-      return d ? d.createShardWriter(target.tmpId, target.file) : null;
+      if (!d || !online.includes(slot)) return null;
+      try {
+        return d.createShardWriter(target.tmpId, target.file);
+      } catch {
+        return null; // went offline since: one shard short, the quorum decides
+      }
     });
     let encoder: (Writable & { result(): { size: number; failedShards: number[] } }) | undefined;
     const open = () =>
@@ -501,8 +586,10 @@ export class ErasureSet {
         });
       }
       const rs = await settle(
-        slotOf.map((slot) => (agreeing[slot] ? this.drives[slot]!.openShardReader(rec.dataDir, part.file) : null)),
+        slotOf.map((slot) => (agreeing[slot] && this.isOnline(slot) ? this.drives[slot]!.openShardReader(rec.dataDir, part.file) : null)),
       );
+      // A shard file that would not open (missing, unreadable): served from parity, healed later.
+      if (rs.some((r) => r !== null && r !== undefined && !r.ok)) this.queueHeal(bucket, key, 'read');
       return rs.map((r) => (r?.ok ? r.value : null));
     };
     const eager = await Promise.all(pieces.slice(0, EAGER_PART_FDS).map((p) => openPart(p.part)));

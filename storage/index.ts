@@ -3,7 +3,9 @@ import type { BitrotAlgorithm, CodecId } from '../erasure/types.js';
 import { loadCodec } from './erasure-api.js';
 import { ErasureSet } from './erasure-set.js';
 import { loadFormats } from './format.js';
-import { instrumentDrive } from './drive-stats.js';
+import { CheckedDrive, type CheckedDriveOptions } from './checked-drive.js';
+import type { Drive } from './drive.js';
+import { instrumentDrive, registerIoStats, type DriveIoStats } from './drive-stats.js';
 import { LocalDrive } from './local-drive.js';
 import { ErasureObjectLayer } from './object-layer-impl.js';
 import type { ObjectLayer } from './object-layer.js';
@@ -30,6 +32,10 @@ export interface StorageConfig {
   logger?: Logger;
   /** Server-side encryption: the KMS and the encrypt-everything switch (storage/sse-pipeline.ts). */
   sse?: SseSettings;
+  /** One timeout for every drive call, ms (default: 10 s metadata calls, 30 s data calls); past it the drive goes offline. */
+  driveTimeoutMs?: number;
+  /** How often an offline drive is probed (and an online one's directory checked), ms; default 5 s. */
+  driveProbeIntervalMs?: number;
 }
 
 export const DEFAULT_BLOCK_SIZE = 1 << 20;
@@ -46,25 +52,37 @@ export async function openObjectLayer(cfg: StorageConfig): Promise<ObjectLayer> 
   const formatting = await loadFormats(cfg.drives, cfg.setDriveCount);
   const parity = resolveParity(formatting.setDriveCount, cfg.standardParity, cfg.reducedParity);
   const codec = await loadCodec(cfg.codec, { warn: (message, err) => logger?.warn({ err }, message) });
-  const opened: LocalDrive[] = [];
+  const opened: CheckedDrive[] = [];
+  const health: CheckedDriveOptions = {
+    ...(cfg.driveTimeoutMs !== undefined ? { metadataTimeoutMs: cfg.driveTimeoutMs, dataTimeoutMs: cfg.driveTimeoutMs } : {}),
+    ...(cfg.driveProbeIntervalMs !== undefined ? { probeIntervalMs: cfg.driveProbeIntervalMs } : {}),
+  };
   const sets = await Promise.all(
     formatting.sets.map(async (slots, index) => {
       const drives = await Promise.all(
         slots.map(async (s) => {
-          if (s.state === 'offline') {
-            logger?.warn({ drive: s.path, err: s.error }, 'drive offline');
-            return null;
-          }
-          try {
-            const d = await LocalDrive.open(s.path);
-            opened.push(d);
+          // One stats object per slot: a drive reopened by its probe keeps counting into it.
+          const stats: DriveIoStats = { operations: 0, errors: 0, seconds: 0 };
+          const openDrive = async (path: string): Promise<Drive> => {
+            const d = await LocalDrive.open(path);
             const removed = await d.cleanupStaleTmp();
-            if (removed > 0) logger?.info({ drive: s.path, removed }, 'removed leftovers of dead writers');
-            return instrumentDrive(d).drive;
-          } catch (err) {
-            logger?.warn({ drive: s.path, err }, 'drive failed to open; offline');
-            return null;
+            if (removed > 0) logger?.info({ drive: path, removed }, 'removed leftovers of dead writers');
+            return instrumentDrive(d, stats).drive;
+          };
+          let inner: Drive | undefined;
+          if (s.state === 'offline') logger?.warn({ drive: s.path, err: s.error }, 'drive offline');
+          else {
+            try {
+              inner = await openDrive(s.path);
+            } catch (err) {
+              logger?.warn({ drive: s.path, err }, 'drive failed to open; offline');
+            }
           }
+          // Offline at start: the probe opens it when it appears, no restart needed.
+          const checked = new CheckedDrive(s.path, inner, { ...health, driveId: s.driveId, reopen: openDrive });
+          registerIoStats(checked, stats);
+          opened.push(checked);
+          return checked;
         }),
       );
       return new ErasureSet({

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, opendir, readdir, readFile, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import type { ShardReader, ShardWriter } from '../erasure/types.js';
 import type { WriteConditions } from './object-layer.js';
+import type { HealReason } from './heal/types.js';
 import type {
   CommitObjectResult,
   CommitPartResult,
@@ -40,7 +41,9 @@ import {
  * A drive that is a local directory:
  *   .cairn/format.json    (format.ts)
  *   .cairn/meta/          LMDB env: dbs buckets, objects (full records), objlist
- *                         (small list entries, same keys), uploads, parts
+ *                         (small list entries, same keys), uploads, parts,
+ *                         healq (heal hints)
+ *   .cairn/sys/           small system files (heal trackers), replaced atomically
  *   .cairn/tmp/<pid>-<r>/ this process's in-flight writes
  *   data/<2>/<dataDir>/   shard files, named by random uuids only
  * LMDB runs with its default durable commits (never noSync): a committed
@@ -133,6 +136,8 @@ export class LocalDrive implements Drive {
   private readonly bucketCache = new Map<string, { raw: Buffer; rec: BucketRecord }>();
   private readonly uploads: Database<Buffer, Buffer>;
   private readonly parts: Database<Buffer, Buffer>;
+  /** Heal hints (storage/heal/heal-queue.ts), `bucket\0key` → encodeHealValue. */
+  private readonly healq: Database<Buffer, Buffer>;
   private readonly tmpRoot: string;
   private readonly dataRoot: string;
   private readonly madeDirs = new Set<string>();
@@ -148,6 +153,7 @@ export class LocalDrive implements Drive {
     this.objlistText = this.env.openDB(textOpts) as unknown as Database<string, Buffer>;
     this.uploads = this.env.openDB({ name: 'uploads', ...opts }) as unknown as Database<Buffer, Buffer>;
     this.parts = this.env.openDB({ name: 'parts', ...opts }) as unknown as Database<Buffer, Buffer>;
+    this.healq = this.env.openDB({ name: 'healq', ...opts }) as unknown as Database<Buffer, Buffer>;
     this.tmpRoot = join(path, '.cairn', 'tmp', tmpName);
     this.dataRoot = join(path, 'data');
   }
@@ -494,30 +500,151 @@ export class LocalDrive implements Drive {
     return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
   }
 
-  // ---- healing: stubs until storage/heal lands (the heal helper replaces them) ----
-  async queueHeal(_items: HealQueueItem[]): Promise<void> {}
-  healQueue(_limit: number): HealQueueItem[] {
-    return [];
+  // ---- healing ---------------------------------------------------------------
+
+  /** Heal hints are few and small: key `bucket\0key`, value a tiny versioned JSON. */
+  async queueHeal(items: HealQueueItem[]): Promise<void> {
+    if (items.length === 0) return;
+    // One write transaction for the batch: one fsync however many hints.
+    await this.env.transaction(() => {
+      for (const it of items) void this.healq.put(objKey(it.bucket, it.key), encodeHealValue(it));
+    });
   }
+
+  healQueue(limit: number): HealQueueItem[] {
+    const out: HealQueueItem[] = [];
+    if (limit <= 0) return out;
+    for (const { key, value } of this.healq.getRange({ limit })) {
+      const item = decodeHealItem(key, value);
+      if (item) out.push(item);
+    }
+    return out;
+  }
+
   healQueueSize(): number {
-    return 0;
+    // The db's own entry count (mdb_stat): no scan.
+    return (this.healq.getStats() as { entryCount?: number }).entryCount ?? 0;
   }
-  async dequeueHeal(_items: Array<{ bucket: string; key: string }>): Promise<void> {}
-  async *listDataDirs(): AsyncIterable<DataDirEntry> {}
-  async readSysFile(_name: string): Promise<Buffer | undefined> {
-    return undefined;
+
+  async dequeueHeal(items: Array<{ bucket: string; key: string }>): Promise<void> {
+    if (items.length === 0) return;
+    await this.env.transaction(() => {
+      for (const it of items) void this.healq.remove(objKey(it.bucket, it.key));
+    });
   }
-  async writeSysFile(_name: string, _data: Buffer | undefined): Promise<void> {}
+
+  /** data/<2>/<dataDir>, read with opendir so a drive of millions of dirs is never listed at once. */
+  async *listDataDirs(): AsyncIterable<DataDirEntry> {
+    const top = await opendir(this.dataRoot).catch(() => undefined);
+    if (!top) return;
+    for await (const a of top) {
+      if (!a.isDirectory() || a.name.length !== 2) continue;
+      const sub = await opendir(join(this.dataRoot, a.name)).catch(() => undefined);
+      if (!sub) continue;
+      for await (const b of sub) {
+        if (!b.isDirectory()) continue;
+        // Removed between the listing and the stat (a concurrent delete): not there any more.
+        const st = await stat(join(this.dataRoot, a.name, b.name)).catch(() => undefined);
+        if (st) yield { dataDir: b.name, modifiedMs: st.mtimeMs };
+      }
+    }
+  }
+
+  private sysPath(name: string): string {
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') {
+      throw new Error(`invalid system file name ${JSON.stringify(name)}`);
+    }
+    return join(this.path, '.cairn', 'sys', name);
+  }
+
+  async readSysFile(name: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.sysPath(name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Whole new content or nothing: written in this process's tmp dir (same file
+   * system, removed with the tmp dir if we die), fsynced, renamed over the old
+   * file, and the rename made durable by syncing the directory.
+   */
+  async writeSysFile(name: string, data: Buffer | undefined): Promise<void> {
+    const target = this.sysPath(name);
+    const dir = dirname(target);
+    if (data === undefined) {
+      await rm(target, { force: true });
+      await fsyncDir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+      return;
+    }
+    await this.ensureDir(dir);
+    await mkdir(this.tmpRoot, { recursive: true });
+    const tmp = join(this.tmpRoot, `sys-${randomBytes(8).toString('hex')}`);
+    try {
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(data);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await fsyncDir(dir);
+  }
 
   async close(): Promise<void> {
     await this.env.close();
     await rm(this.tmpRoot, { recursive: true, force: true }).catch(() => {});
+  }
+
+  // ---- healing: listing sys files and counting records (storage/heal, helper B2) ----
+  async listSysFiles(prefix: string): Promise<string[]> {
+    const names = await readdir(join(this.path, '.cairn', 'sys')).catch(() => [] as string[]);
+    // Finished files only: temporaries of an atomic write do not end in .json.
+    return names.filter((n) => n.startsWith(prefix) && n.endsWith('.json')).sort();
+  }
+
+  objectCount(): number {
+    return (this.objects.getStats() as { entryCount?: number }).entryCount ?? 0;
   }
 }
 
 function comparePartWrites(a: PartRecord, b: PartRecord): number {
   if (a.modTime !== b.modTime) return a.modTime < b.modTime ? -1 : 1;
   return a.writeId < b.writeId ? -1 : a.writeId > b.writeId ? 1 : 0;
+}
+
+const HEAL_REASONS: ReadonlySet<string> = new Set<HealReason>(['read', 'write', 'delete', 'scanner', 'rebuild', 'admin']);
+
+/** Heal queue value: JSON with a version, small and readable with any tool. */
+function encodeHealValue(it: HealQueueItem): Buffer {
+  return Buffer.from(JSON.stringify({ v: 1, reason: it.reason, queuedAt: it.queuedAt }), 'utf8');
+}
+
+/** Undefined for an entry this version cannot read (a later format): skipped, never fatal. */
+function decodeHealItem(key: Buffer, value: Buffer): HealQueueItem | undefined {
+  const z = key.indexOf(0);
+  if (z < 0) return undefined;
+  try {
+    const v = JSON.parse(value.toString('utf8')) as { v?: number; reason?: string; queuedAt?: number };
+    if (v.v !== 1 || !HEAL_REASONS.has(v.reason ?? '')) return undefined;
+    return {
+      bucket: key.toString('utf8', 0, z),
+      key: key.toString('utf8', z + 1),
+      reason: v.reason as HealReason,
+      queuedAt: typeof v.queuedAt === 'number' ? v.queuedAt : 0,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Make a directory's entries (renames, new children) durable: ext4 happens to, XFS and btrfs do not. */

@@ -94,7 +94,7 @@ export class MultipartOps {
       ...(enc ? { sse: enc.record(true) } : {}),
     };
     const wq = writeQuorumOf(layout.dataShards, layout.parityShards);
-    const results = await settle(set.drives.map((d) => (d ? d.putUpload(rec) : null)));
+    const results = await settle(set.drives.map((d, i) => (d && set.isOnline(i) ? d.putUpload(rec) : null)));
     const ok = results.filter((r) => r?.ok).length;
     if (ok < wq) {
       await Promise.all(set.drives.map((d, i) => (results[i]?.ok ? d!.deleteUpload(bucket, key, rec.uploadId) : null)));
@@ -271,8 +271,8 @@ export class MultipartOps {
       this.layer.sets.map(
         (set) =>
           new MergeCursor<UploadRecord>(
-            set.drives.map((d) =>
-              d
+            set.drives.map((d, i) =>
+              d && set.isOnline(i)
                 ? {
                     open: function* (start: Buffer) {
                       for (const u of d.scanUploads(bucket, start, prefix)) yield { key: `${u.key}\0${u.uploadId}`, value: u.upload };
@@ -377,7 +377,7 @@ export class MultipartOps {
       parts: chosen,
       ...(upload.sse ? { sse: upload.sse } : {}),
     };
-    const slots = set.drives.flatMap((d, i) => (d ? [i] : []));
+    const slots = set.drives.flatMap((d, i) => (d && set.isOnline(i) ? [i] : []));
     await set.commitRecord(bucket, key, rec, slots, undefined, {
       ...(opts.conditions ? { conditions: opts.conditions } : {}),
       completeUpload: uploadId,
@@ -389,11 +389,11 @@ export class MultipartOps {
   async abort(bucket: string, key: string, uploadId: string, _opts: { signal?: AbortSignal } = {}): Promise<void> {
     const { set, upload } = this.resolveUpload(bucket, key, uploadId);
     const wq = writeQuorumOf(upload.layout.dataShards, upload.layout.parityShards);
-    const results = await settle(set.drives.map((d) => (d ? d.deleteUpload(bucket, key, uploadId) : null)));
+    const results = await settle(set.drives.map((d, i) => (d && set.isOnline(i) ? d.deleteUpload(bucket, key, uploadId) : null)));
     const ok = results.filter((r) => r?.ok).length;
     if (ok < wq) throw writeQuorumNotReached(ok, wq);
     await set.removeDataDirs(
-      set.drives.flatMap((d, i) => (d ? [i] : [])),
+      set.drives.flatMap((d, i) => (d && set.isOnline(i) ? [i] : [])),
       upload.dataDir,
     );
   }

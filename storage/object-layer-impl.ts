@@ -1,7 +1,11 @@
-import type { HealOptions, HealRequest, HealStatus, HealSweepStatus } from './heal/types.js';
+import { DEFAULT_HEAL_OPTIONS, type HealOptions, type HealRequest, type HealStatus, type HealSweepStatus } from './heal/types.js';
+import { Healer, pendingRequests, queuedSweep, persistRequest, readPublishedStatus, STATUS_STALE_MS } from './heal/healer.js';
+import { markHealingDrives, refreshHealingStates } from './heal/drive-rebuild.js';
+import type { HealHost } from './heal/host.js';
+import { HealQueue } from './heal/heal-queue.js';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../core/logger.js';
-import type { LocalDrive } from './local-drive.js';
+import type { Drive } from './drive.js';
 import { ErasureSet, nextModTime, objectInfoOf, type Resolved } from './erasure-set.js';
 import { bucketNotFound, ObjectLayerError, objectNotFound, writeQuorumNotReached } from './errors.js';
 import { listObjectsInSets } from './listing.js';
@@ -51,15 +55,35 @@ export class ErasureObjectLayer implements ObjectLayer {
   private inflight = 0;
   private idle?: () => void;
   private closed = false;
+  /** The healer, in the one process that runs it (startHealing). */
+  healer: Healer | undefined;
+  private healerStarted: Promise<void> | undefined;
+  /** Trackers written for drives this process formatted; drive states refresh from trackers after it. */
+  private readonly healingMarked: Promise<void>;
+  private statesTimer: NodeJS.Timeout | undefined;
+  /** Objects found or left below full redundancy, persisted on the drives; the healer drains it. */
+  readonly healQueue: HealQueue;
 
   constructor(
     readonly deploymentId: string,
     readonly sets: ErasureSet[],
-    private readonly localDrives: LocalDrive[],
+    /** Every drive opened (health-checked), closed by close(). */
+    private readonly localDrives: Drive[],
     private readonly logger?: Logger,
     readonly sse: SseSettings = {},
   ) {
     this.multipart = new MultipartOps(this);
+    // Every set reports objects below full redundancy to one persisted queue (storage/heal/heal-queue.ts).
+    this.healQueue = new HealQueue(sets, (bucket, key) => this.setFor(bucket, key).set, logger ? { logger } : {});
+    for (const s of sets) s.opts.heal = this.healQueue;
+    // A drive is 'healing' exactly while its rebuild tracker exists (storage/heal/drive-rebuild.ts):
+    // every process refreshes the states from the trackers, so all workers agree with the healer.
+    this.healingMarked = markHealingDrives(sets, logger).then(async () => {
+      await refreshHealingStates(this.sets).catch(() => {});
+      if (this.closed) return;
+      this.statesTimer = setInterval(() => void refreshHealingStates(this.sets).catch(() => {}), 2000);
+      this.statesTimer.unref();
+    });
   }
 
   /** Counts calls so close() can wait for them. */
@@ -73,22 +97,57 @@ export class ErasureObjectLayer implements ObjectLayer {
     }
   }
 
-  // ---- healing: stubs until storage/heal lands (the heal helper replaces them) ----
-  startHealing(_opts?: Partial<HealOptions>): void {}
-  async healStatus(): Promise<HealStatus> {
-    const now = new Date().toISOString();
+  // ---- healing (storage/heal) ----------------------------------------------
+
+  private healHost(): HealHost {
     return {
+      sets: this.sets,
+      bucketNames: async () => (await this.listBuckets()).map((b) => b.name),
+      readBucket: (name) => this.readBucket(name),
+      ...(this.logger ? { logger: this.logger } : {}),
+    };
+  }
+
+  startHealing(opts?: Partial<HealOptions>): void {
+    if (this.healer || this.closed) return;
+    const healer = new Healer(this.healHost(), { ...DEFAULT_HEAL_OPTIONS, ...opts }, this.healQueue);
+    this.healer = healer;
+    this.healerStarted = this.healingMarked.then(() => {
+      if (!this.closed) healer.start();
+    });
+  }
+
+  /** This process's healer live; otherwise the newest status the healer published on set 0. */
+  async healStatus(): Promise<HealStatus> {
+    if (this.healer) return this.healer.status();
+    const published = await readPublishedStatus(this.sets);
+    const now = Date.now();
+    const status: HealStatus = published ?? {
       active: false,
       queue: { length: 0, dropped: 0 },
       rebuilds: [],
       sweeps: [],
       scanner: undefined,
       totals: { objectsHealed: 0, bytesHealed: 0, failures: 0, orphansRemoved: 0, danglingRemoved: 0 },
-      updatedAt: now,
+      updatedAt: new Date(now).toISOString(),
     };
+    if (published && now - Date.parse(published.updatedAt) > STATUS_STALE_MS) status.active = false;
+    // The queue lives on the drives: this process counts it as well as the healer does.
+    status.queue.length = this.healQueue.length();
+    // Requests not yet picked up show as queued.
+    for (const r of await pendingRequests(this.sets)) {
+      if (!status.sweeps.some((s) => s.id === r.id)) {
+        status.sweeps.push(queuedSweep(r));
+      }
+    }
+    return status;
   }
-  async requestHeal(_req: HealRequest): Promise<HealSweepStatus> {
-    throw new ObjectLayerError('DriveFailure', 'healing is not built yet');
+
+  async requestHeal(req: HealRequest): Promise<HealSweepStatus> {
+    if (req.bucket !== undefined) this.requireBucket(req.bucket);
+    const queued = await persistRequest(this.sets, req);
+    this.healer?.poke();
+    return queued;
   }
 
   setFor(bucket: string, key: string): { set: ErasureSet; distribution: number[] } {
@@ -106,7 +165,8 @@ export class ErasureObjectLayer implements ObjectLayer {
         drives: s.opts.paths.map((path, i) => {
           const d = s.drives[i];
           const io = d ? ioStatsOf(d) : undefined;
-          return { path, state: d ? s.opts.states[i]! : 'offline', ...(io ? { io: { ...io } } : {}) };
+          // Health (CheckedDrive) says offline; otherwise the format/rebuild state ('healing').
+          return { path, state: s.isOnline(i) ? s.opts.states[i]! : 'offline', ...(io ? { io: { ...io } } : {}) };
         }),
         dataShards: s.n - s.opts.parity.standard,
         parityShards: s.opts.parity.standard,
@@ -122,8 +182,9 @@ export class ErasureObjectLayer implements ObjectLayer {
 
   // ---- buckets: stored on every drive of every set ---------------------------
 
+  /** Every drive slot; offline ones as null (skipped, but still counted in the bucket quorum). */
   private allDrives() {
-    return this.sets.flatMap((s) => s.drives);
+    return this.sets.flatMap((s) => s.drives.map((d, i) => (s.isOnline(i) ? d : null)));
   }
 
   private bucketQuorum(): number {
@@ -322,11 +383,11 @@ export class ErasureObjectLayer implements ObjectLayer {
           const resolved = set.resolve(bucket, key, distribution);
           this.checkConditions(resolved, opts.conditions);
           prior = resolved?.rec.modTime;
-        } else {
-          // No condition to fail fast on: the commit's compare-and-put decides races; all the
-          // write needs is a modTime above what any drive holds, so it is not superseded by skew.
-          prior = set.latestModTime(bucket, key);
         }
+        // No condition to fail fast on: the commit's compare-and-put decides races; all the
+        // write needs is a modTime above what any drive holds, so it is not superseded by skew,
+        // and the read after the data is in (below) gives that: reading before as well only
+        // cost a second read of every drive per PUT (issue 8).
         const sealReq = sealRequestOf(opts.sse, bucketEncryptionOf(bucketRec), this.sse);
         enc = sealReq ? await WriteEncryption.begin(sealReq, { bucket, key }) : undefined;
         const encryptor = enc?.encryptor(0);
@@ -376,11 +437,13 @@ export class ErasureObjectLayer implements ObjectLayer {
     });
   }
 
-  private resolveOrThrow(bucket: string, key: string, signal?: AbortSignal) {
+  /** GET/HEAD: resolveSettled rides out a concurrent overwrite landing between the k readable drives. */
+  private async resolveOrThrow(bucket: string, key: string, signal?: AbortSignal) {
     validateObjectKey(key);
     this.requireBucket(bucket);
     checkAborted(signal);
-    const { set, resolved } = this.resolveObject(bucket, key);
+    const { set, distribution } = this.setFor(bucket, key);
+    const resolved = await set.resolveSettled(bucket, key, distribution);
     if (!resolved) throw objectNotFound(bucket, key);
     return { set, resolved };
   }
@@ -396,7 +459,7 @@ export class ErasureObjectLayer implements ObjectLayer {
 
   getObject(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<GetObjectResult> {
     return this.track(async () => {
-      const { set, resolved } = this.resolveOrThrow(bucket, key, opts.signal);
+      const { set, resolved } = await this.resolveOrThrow(bucket, key, opts.signal);
       const rec = resolved.rec;
       let range = opts.range;
       if (opts.partNumber !== undefined) range = this.partRange(rec, opts.partNumber);
@@ -424,7 +487,7 @@ export class ErasureObjectLayer implements ObjectLayer {
 
   headObject(bucket: string, key: string, opts: { partNumber?: number; sse?: SseRequest; signal?: AbortSignal } = {}): Promise<ObjectInfo> {
     return this.track(async () => {
-      const { resolved } = this.resolveOrThrow(bucket, key, opts.signal);
+      const { resolved } = await this.resolveOrThrow(bucket, key, opts.signal);
       if (resolved.rec.sse?.sealed.type === 'SSE-C') {
         // AWS: HEAD of an SSE-C object needs the key (400 without, 403 with a wrong one).
         (await openObjectKey(resolved.rec.sse, { bucket, key }, opts.sse, this.sse.kms)).fill(0);
@@ -490,7 +553,12 @@ export class ErasureObjectLayer implements ObjectLayer {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.healingMarked;
+    clearInterval(this.statesTimer);
+    await this.healerStarted;
+    await this.healer?.stop();
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.healQueue.close();
     this.closed = true;
     await Promise.all(this.localDrives.map((d) => d.close().catch(() => {})));
   }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openObjectLayer } from './index.js';
+import type { CheckedDrive } from './checked-drive.js';
 import type { LocalDrive } from './local-drive.js';
 import { objectRecordInline } from './metadata-record.js';
 import type { ErasureObjectLayer } from './object-layer-impl.js';
@@ -46,7 +47,7 @@ describe('small objects', () => {
     const slotOfShard0 = rec.layout.distribution.indexOf(0);
     const slotOfShard1 = rec.layout.distribution.indexOf(1);
     // Flip the last byte of shard 0's block inside its stored record (bitrot in the metadata).
-    const d = set.drives[slotOfShard0] as LocalDrive;
+    const d = (set.drives[slotOfShard0] as CheckedDrive).innerDrive as LocalDrive;
     const raw = d.getObjectRaw('bkt', 'k')!;
     const inline = objectRecordInline(raw)!;
     raw[raw.indexOf(inline) + inline.length - 1]! ^= 0xff;

@@ -5,6 +5,8 @@
  * deletes), then one cycle that corrupts shard files / removes up to m drives
  * while the load runs. Every acknowledged write must read back byte-exact,
  * every acknowledged delete must stay gone, nothing may show half-written.
+ * After the drive-fault cycle a deep heal sweep must bring every drive back to
+ * a record of every surviving object.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,6 +22,8 @@ const base: ChaosOptions = {
   seed: 20261125,
   durationPerCycleMs: 3000,
   workers: 2,
+  // Healing is timed once, after the drive-fault cycle below: that keeps the short form short.
+  heal: false,
 };
 
 describe('chaos (short form)', () => {
@@ -37,11 +41,14 @@ describe('chaos (short form)', () => {
   }, 60_000);
 
   it('reads stay byte-exact while up to m drives are corrupted or removed under load', async () => {
-    const r = await runChaos({ ...base, cycles: 1, mode: 'drives', seed: 7 });
+    const r = await runChaos({ ...base, cycles: 1, mode: 'drives', seed: 7, heal: true });
     expect(r.drivesFailed).toBeGreaterThan(0);
     expect(r.violations).toEqual([]);
     expect(r.objectsLost).toBe(0);
     expect(r.listingViolations).toEqual([]);
     expect(r.keysVerified).toBe(32);
+    expect(r.heal, JSON.stringify(r.heal)).toMatchObject({ ok: true });
+    expect(r.records).toHaveLength(4);
+    for (const d of r.records!) expect(d.missing, d.drive).toEqual([]);
   }, 40_000);
 });

@@ -57,7 +57,7 @@ export async function corruptDrive(drive: string, files: number, rand: () => num
   return done;
 }
 
-/** Entries of <drive>/.cairn/tmp that belong to dead processes, or files left in live ones. */
+/** Entries of <drive>/.cairn/tmp that belong to dead processes, or files left in live ones (other than heals in flight). */
 export async function tmpLeftovers(drive: string, isAlive: (pid: number) => boolean): Promise<string[]> {
   const root = join(drive, '.cairn', 'tmp');
   const out: string[] = [];
@@ -67,7 +67,8 @@ export async function tmpLeftovers(drive: string, isAlive: (pid: number) => bool
       out.push(join(root, name));
       continue;
     }
-    for (const e of await readdir(join(root, name)).catch(() => [] as string[])) out.push(join(root, name, e));
+    // A live process may be healing right now (storage/heal writes rebuilt shards through tmp/heal-*): in flight, not left over.
+    for (const e of await readdir(join(root, name)).catch(() => [] as string[])) if (!e.startsWith('heal-')) out.push(join(root, name, e));
   }
   return out;
 }

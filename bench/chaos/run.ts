@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { repoRoot } from '../spawn.js';
 import { contentHash, pickSize, prng } from './content.js';
 import { corruptDrive, pidAlive, removeDrive, restoreDrive, tmpLeftovers } from './faults.js';
+import { healToFullRedundancy, recordsPerDrive, type DriveRecords, type HealOutcome } from './heal.js';
 import { describe, Model, type State } from './model.js';
 import { ChaosS3 } from './s3.js';
 
@@ -28,6 +29,8 @@ export interface ChaosOptions {
   keys?: number;
   /** Keep the drive directories (for inspection) instead of removing them at the end. */
   keepDrives?: boolean;
+  /** After the last cycle, time a deep heal sweep back to full redundancy and check every drive's records (default true). */
+  heal?: boolean;
   log?: (line: string) => void;
 }
 
@@ -50,6 +53,10 @@ export interface ChaosResult {
   tmpLeftovers: string[];
   seconds: number;
   root: string;
+  /** Time to heal back to full redundancy after the last cycle; absent when not asked (heal: false). */
+  heal?: HealOutcome;
+  /** After healing, each drive's records against the objects that survived. */
+  records?: DriveRecords[];
 }
 
 const PART = 5 * 1024 * 1024;
@@ -211,6 +218,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         `cycle ${cycle}/${o.cycles}: acked ${res.opsAcked} ops, unknown ${res.unknownOutcome}, verified ${res.keysVerified} keys / ` +
           `${(res.bytesVerified / 1e6).toFixed(1)} MB, lost ${res.objectsLost}, tmp leftovers ${res.tmpLeftovers.length}`,
       );
+    }
+    if (o.heal ?? true) {
+      // Faulted drives are back (restored at the last kill): now heal everything and time it.
+      res.heal = await healToFullRedundancy(s3, log);
+      log(res.heal.ok ? `healed in ${res.heal.seconds.toFixed(1)} s` : `heal: ${res.heal.error}`);
+      s3.close();
+      await killGroup(server);
+      const survivors = keys.filter((k) => model.get(k).acked.kind === 'object');
+      res.records = await recordsPerDrive(drives, BUCKET, survivors);
     }
   } finally {
     s3.close();

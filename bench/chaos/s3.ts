@@ -39,8 +39,8 @@ export class ChaosS3 {
     this.agent.destroy();
   }
 
-  /** Resolves for every status; rejects on transport errors (a killed server). */
-  request(method: string, bucket: string, key: string | undefined, query: Record<string, string> | undefined, body?: Body | Buffer): Promise<Reply> {
+  /** Resolves for every status; rejects on transport errors (a killed server). `keepText`: keep a GET object body as text too (small JSON answers). */
+  request(method: string, bucket: string, key: string | undefined, query: Record<string, string> | undefined, body?: Body | Buffer, keepText = false): Promise<Reply> {
     let path = '/' + uriEncode(bucket, false);
     if (key !== undefined) path += '/' + uriEncode(key, true);
     const q = canonicalQuery(query);
@@ -54,11 +54,11 @@ export class ChaosS3 {
           const hash = createHash('sha256');
           const text: Buffer[] = [];
           let bytes = 0;
-          const keepText = method !== 'GET' || key === undefined || (res.statusCode ?? 0) >= 300;
+          const keep = keepText || method !== 'GET' || key === undefined || (res.statusCode ?? 0) >= 300;
           res.on('data', (c: Buffer) => {
             bytes += c.length;
             hash.update(c);
-            if (keepText && bytes < 1 << 20) text.push(c);
+            if (keep && bytes < 1 << 20) text.push(c);
           });
           res.on('end', () => {
             // A server killed mid-body ends the stream short: that is a transport error, not an answer.
