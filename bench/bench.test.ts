@@ -80,4 +80,24 @@ describe('npm run bench (smoke)', () => {
     }
     expect(report.ratios[0]!.baselines.cairn!.ratio).toBeGreaterThan(0);
   }, 60_000);
+
+  it('--workers 1,2: runs the case against one Cairn per worker count and reports the scaling', () => {
+    const json = join(dir, 'workers.json');
+    const run = spawnSync(
+      process.execPath,
+      [CLI, '--workers', '1,2', '--workload', 'put', '--size', '64KiB', '--concurrency', '2', '--duration', '1s', '--drive-count', '4', '--quiet', '--json', json],
+      { encoding: 'utf8', timeout: 90_000, env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' } },
+    );
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/worker scaling[^\n]*\nPUT 64 KiB x2 +ops\/s: 1 worker [\d.]+, 2 workers [\d.]+ \([\d.]+x\)/);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report & { scaling: { case: string; values: { workers: number; value: number }[] }[] };
+    expect(report.primary).toBe('cairn w1');
+    expect(report.results.map((r) => r.target)).toEqual(['cairn w1', 'cairn w2']);
+    for (const r of report.results) expect(r.stats!.errors, JSON.stringify(r.stats)).toBe(0);
+    expect(report.scaling).toHaveLength(1);
+    expect(report.scaling[0]!.values.map((v) => v.workers)).toEqual([1, 2]);
+    for (const v of report.scaling[0]!.values) expect(v.value).toBeGreaterThan(0);
+    // The two runs were different servers: one process, then a primary with two workers.
+    expect(report.ratios[0]!.baselines['cairn w2']!.value).toBe(report.scaling[0]!.values[1]!.value);
+  }, 90_000);
 });

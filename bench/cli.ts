@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { BASELINES, BenchEnv, type BaselineName, type EnvOptions } from './env.js';
 import { plotSvg } from './plot.js';
 import { StderrProgress } from './progress.js';
-import { extrasText, ratios, ratioTable, resultsTable, type Ratio } from './report.js';
+import { CAIRN, extrasText, ratios, ratioTable, resultsTable, type Ratio } from './report.js';
 import type { RunResult } from './runner.js';
 import { runCases, suite, SUITE_NAMES, WORKLOADS, type Case, type SuiteName } from './suite.js';
 import { parseDuration, parsePositiveInt, parseSize, UsageError } from './units.js';
@@ -40,7 +40,9 @@ Where:
                           on each and removed after); default: temp dirs under ${os.tmpdir()}
   --drive-count N         number of temp drives (default 6)
   --parity N              EC parity of the started Cairn and the in-process pipeline (suites: 2, i.e. 4+2)
-  --workers N             cairn server --workers N
+  --workers N[,M...]      cairn server --workers N; a list runs every case once per worker count, one
+                          Cairn after the other (baselines with the first), and the ratio column is
+                          each count against the first (e.g. --workers 1,2: scaling from 1 to 2 workers)
   --endpoint URL          benchmark any S3 endpoint instead (MinIO, RustFS, AWS...)
   --access-key K --secret-key S --region R   credentials for --endpoint (default region us-east-1)
   --bucket B              bucket to use on --endpoint (default: a new one, removed afterwards)
@@ -60,6 +62,8 @@ export interface CliOptions {
   plot?: string;
   quiet: boolean;
   suite?: SuiteName;
+  /** --workers N,M,...: the worker counts to run in turn (absent for a single count). */
+  workerSweep?: number[];
 }
 
 export function parseCli(argv: string[]): CliOptions {
@@ -142,7 +146,10 @@ export function parseCli(argv: string[]): CliOptions {
   const drives = v.drives?.flatMap((d) => d.split(',')).filter((d) => d !== '');
   const parity = v.parity !== undefined ? Number(v.parity) : suiteName ? 2 : undefined;
   if (parity !== undefined && (!Number.isInteger(parity) || parity < 0)) throw new UsageError('--parity must be an integer ≥ 0');
-  const workers = int('workers', v.workers);
+  const workerList = v.workers?.split(',').map((w) => parsePositiveInt('workers', w.trim()));
+  if (workerList && new Set(workerList).size !== workerList.length) throw new UsageError('--workers: each count once');
+  if (workerList && workerList.length > 1 && endpoint) throw new UsageError('--workers with several counts needs the Cairn the bench starts, not --endpoint');
+  const workers = workerList?.[0];
   return {
     cases,
     env: {
@@ -160,6 +167,7 @@ export function parseCli(argv: string[]): CliOptions {
     ...(v.plot ? { plot: v.plot } : {}),
     quiet: v.quiet === true,
     ...(suiteName ? { suite: suiteName } : {}),
+    ...(workerList && workerList.length > 1 ? { workerSweep: workerList } : {}),
   };
 }
 
@@ -171,6 +179,28 @@ export interface Report {
   primary: string;
   results: RunResult[];
   ratios: Ratio[];
+  /** --workers N,M,...: the primary's headline figure per worker count, per case. */
+  scaling?: WorkerScaling[];
+}
+
+export interface WorkerScaling {
+  case: string;
+  unit: string;
+  values: Array<{ workers: number; value: number }>;
+}
+
+/** "PUT 64 MiB x4  MB/s: 1 worker 180, 2 workers 320 (1.78x)" — each count against the first. */
+export function scalingText(rows: WorkerScaling[]): string {
+  return rows
+    .map((r) => {
+      const first = r.values[0]!;
+      const parts = r.values.map((v, i) => {
+        const ratio = i > 0 && first.value > 0 ? ` (${(v.value / first.value).toFixed(2)}x)` : '';
+        return `${v.workers} worker${v.workers === 1 ? '' : 's'} ${v.value >= 100 ? Math.round(v.value) : v.value.toPrecision(3)}${ratio}`;
+      });
+      return `${r.case}  ${r.unit}: ${parts.join(', ')}`;
+    })
+    .join('\n');
 }
 
 export function machine(): Report['machine'] {
@@ -179,6 +209,7 @@ export function machine(): Report['machine'] {
 }
 
 export async function runBench(o: CliOptions, argv: string[]): Promise<Report> {
+  if (o.workerSweep) return runWorkerSweep(o, o.workerSweep, argv);
   const progress = new StderrProgress(o.quiet);
   const startedAt = new Date().toISOString();
   const env = await BenchEnv.open({ ...o.env, note: (l) => progress.note(l) });
@@ -201,6 +232,33 @@ export async function runBench(o: CliOptions, argv: string[]): Promise<Report> {
   return { version: 1, startedAt, command: argv, machine: machine(), primary, results, ratios: ratios(results, primary) };
 }
 
+/**
+ * --workers N,M,...: the cases against a Cairn with N workers (and the baselines), then against
+ * a fresh Cairn with M workers, and so on. The primary's runs are named `cairn wN`; the ratio
+ * table is `cairn wN` against everything else, and `scaling` gives each count's headline
+ * figure, printed against the first count's (the scaling factor).
+ */
+async function runWorkerSweep(o: CliOptions, counts: number[], argv: string[]): Promise<Report> {
+  const startedAt = new Date().toISOString();
+  const results: RunResult[] = [];
+  let primaryName = CAIRN;
+  for (const [i, workers] of counts.entries()) {
+    const baselines = i === 0 ? o.env.baselines : new Set<BaselineName>();
+    const one = await runBench({ ...o, workerSweep: undefined, env: { ...o.env, workers, baselines } } as CliOptions, argv);
+    primaryName = one.primary;
+    for (const r of one.results) results.push(r.target === one.primary ? { ...r, target: `${one.primary} w${workers}` } : r);
+  }
+  const primary = `${primaryName} w${counts[0]!}`;
+  const all = ratios(results, primary);
+  // The ratio table reads "cairn w1 / X"; the scaling lines read the other way: each count / the first.
+  const scaling: WorkerScaling[] = all.map((r) => ({
+    case: r.case,
+    unit: r.unit,
+    values: counts.map((w, i) => ({ workers: w, value: i === 0 ? r.cairn : (r.baselines[`${primaryName} w${w}`]?.value ?? 0) })),
+  }));
+  return { version: 1, startedAt, command: argv, machine: machine(), primary, results, ratios: all, scaling };
+}
+
 export function printReport(r: Report, out: NodeJS.WritableStream = process.stdout): void {
   const m = r.machine;
   out.write(`\nmachine: ${m.cpus} x ${m.cpuModel}, ${(m.memBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}, ${m.os}\n\n`);
@@ -208,6 +266,7 @@ export function printReport(r: Report, out: NodeJS.WritableStream = process.stdo
   const extras = extrasText(r.results);
   if (extras) out.write('\n' + extras + '\n');
   if (r.ratios.some((x) => Object.keys(x.baselines).length > 0)) out.write('\nratios (higher is better for ' + r.primary + '):\n' + ratioTable(r.ratios, r.primary) + '\n');
+  if (r.scaling?.length) out.write('\nworker scaling (each count against the first):\n' + scalingText(r.scaling) + '\n');
   out.write(
     '\nMB/s = 10^6 bytes/s; latency in ms; RSS and CPU: the target process tree, sampled every 250 ms (CPU% of one core;\n' +
       'raw disk and in-process run inside the bench process, so theirs include the bench). bench CPU%: the load generator.\n',

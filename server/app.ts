@@ -16,6 +16,7 @@ import { errorXml, invalidUri, toS3Error } from './errors.js';
 import { postObject } from './handlers/post-object.js';
 import { RangeNotSatisfiable } from './range.js';
 import { noteErrorCode } from './request-info.js';
+import { lazyChild } from './request-logger.js';
 import { routeRequest, type RoutedRequest } from './router.js';
 import { S3Error } from './s3-error.js';
 
@@ -54,6 +55,8 @@ export async function buildApp(deps: ServerDeps): Promise<App> {
     // One debug line per request from our onResponse hook instead of fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => nextId(),
+    // Request loggers are made on the first line they write (server/request-logger.ts).
+    childLoggerFactory: (logger, bindings, opts) => lazyChild(logger as unknown as Logger, bindings, opts) as unknown as FastifyBaseLogger,
     exposeHeadRoutes: false,
     // We answer 503 ourselves during shutdown, as S3 XML.
     return503OnClosing: false,
@@ -103,12 +106,15 @@ export async function buildApp(deps: ServerDeps): Promise<App> {
     app.addHook('onRequest', (request, reply) => ops.onRequest(request, reply));
   }
 
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug(
-      { method: request.method, url: redactUrl(request.raw.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request',
-    );
-  });
+  // The line is debug: without that level the hook (one more async step per request) is not installed.
+  if (deps.logger.isLevelEnabled('debug')) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug(
+        { method: request.method, url: redactUrl(request.raw.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
+    });
+  }
 
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err, resourceOf(request.raw.url), deps.hostId));
   app.setNotFoundHandler((request, reply) => {

@@ -136,6 +136,30 @@ describe('CheckedDrive', () => {
     expect(changes.map((c) => [c.state, c.reason]).at(-1)).toEqual(['online', 'probe-ok']);
   });
 
+  it('a slow call on a drive that keeps completing other calls gets more time and the drive stays online', async () => {
+    const faults = new Faults();
+    const { d, changes } = await checked(0, { faults, timeoutMs: 200 });
+    // One call that answers after 2.5 timeouts (an fsync behind a flush), while other calls keep completing.
+    faults.overrides.set('createBucket', {
+      times: 1,
+      fn: () => new Promise((resolve) => setTimeout(() => resolve('created'), 500)),
+    });
+    const slow = d.createBucket(bucketRec('slow'));
+    const busy = setInterval(() => void d.diskInfo().catch(() => {}), 50);
+    try {
+      expect(await slow).toBe('created');
+    } finally {
+      clearInterval(busy);
+    }
+    expect(d.state).toBe('online');
+    expect(d.timeouts).toBe(0);
+    expect(changes).toEqual([]);
+    // The same slow call on a drive that completes nothing meanwhile is a hung drive: offline.
+    faults.overrides.set('createBucket', { times: 1, fn: () => new Promise(() => {}) });
+    await expect(d.createBucket(bucketRec('hung'))).rejects.toMatchObject({ code: 'DriveTimeout' });
+    expect(d.state).toBe('offline');
+  });
+
   it('EIO takes the drive offline; a missing shard file (ENOENT) does not', async () => {
     const faults = new Faults();
     const { d, changes } = await checked(0, { faults });

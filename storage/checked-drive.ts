@@ -23,7 +23,9 @@ import type { WriteConditions } from './object-layer.js';
 /**
  * The health-checking drive: the same `Drive` interface around an inner drive
  * (MinIO's xlStorageDiskIDCheck). Every async call races a timeout; I/O errors
- * that mean "this disk is gone" and timeouts take the drive offline, and while
+ * that mean "this disk is gone" and timeouts on a drive that completed nothing
+ * for a whole timeout take the drive offline (a slow but working drive gets
+ * more time; see timed()), and while
  * offline every call fails at once (DriveOffline) so quorum logic settles
  * without waiting. A timer probes an offline drive (root and format present,
  * a small file written, synced, read back and removed, a metadata read) and
@@ -70,6 +72,8 @@ export interface CheckedDriveOptions {
 export const DEFAULT_METADATA_TIMEOUT_MS = 10_000;
 export const DEFAULT_DATA_TIMEOUT_MS = 30_000;
 export const DEFAULT_PROBE_INTERVAL_MS = 5_000;
+/** A slow call on a drive that makes progress waits up to this many timeouts in all. */
+const SLOW_GRACE = 4;
 
 /** Error codes that mean the device or its file system failed, not this one request. */
 const FATAL_CODES = new Set(['EIO', 'ENXIO', 'ENODEV', 'EROFS', 'ENOTCONN', 'ESTALE']);
@@ -88,6 +92,8 @@ export class CheckedDrive implements Drive {
   private _offlineSince: number | undefined;
   private _errors = 0;
   private _timeouts = 0;
+  /** When a call into the inner drive last succeeded: a drive that still completes calls is slow, not hung. */
+  private lastProgressAt = Date.now();
   private replacedReported = false;
   /** Probe fs calls still running (see bounded()). */
   private stuck = 0;
@@ -219,16 +225,27 @@ export class CheckedDrive implements Drive {
     }
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
+      const started = Date.now();
+      // A call past its timeout on a drive that completed other calls meanwhile is slow (an fsync
+      // behind gigabytes of dirty pages), not hung: it gets up to SLOW_GRACE more timeouts. Only a
+      // drive that completed nothing for a whole timeout is taken offline.
+      const expire = () => {
+        const now = Date.now();
+        if (now - this.lastProgressAt < ms && now - started < ms * SLOW_GRACE) {
+          timer = setTimeout(expire, ms);
+          return;
+        }
         settled = true;
         this._timeouts++;
-        const err = new DriveHealthError('DriveTimeout', `drive ${this.path}: ${what} did not finish within ${ms} ms`);
-        this.markOffline('timeout', err);
+        const err = new DriveHealthError('DriveTimeout', `drive ${this.path}: ${what} did not finish within ${now - started} ms`);
+        if (now - this.lastProgressAt >= ms) this.markOffline('timeout', err);
         reject(err);
-      }, ms);
+      };
+      let timer = setTimeout(expire, ms);
       // Both outcomes are handled, so the loser of the race is never an unhandled rejection.
       p.then(
         (v) => {
+          this.lastProgressAt = Date.now();
           if (settled) return late?.(v);
           settled = true;
           clearTimeout(timer);
