@@ -63,6 +63,81 @@ export function xmlDocument(root: string, children: readonly XmlChild[], xmlns: 
   return s + '</' + root + '>';
 }
 
+/** One element as markup (its text escaped), for pieces rendered once and reused. */
+export function xmlElement(name: string, content: XmlContent): string {
+  return render(name, content);
+}
+
+/** Node's Buffer has utf8Write (what buf.write(s, at, 'utf8') calls, minus argument checks), untyped. */
+type Utf8Buffer = Buffer & { utf8Write(s: string, at: number): number };
+
+/**
+ * A document written as UTF-8 into one growing Buffer, piece by piece. For
+ * documents with thousands of elements (a 1000-key listing): one long rope of
+ * small strings costs more to flatten and encode at the end than writing each
+ * piece as it is made (a 200 KB page: ~4.5 ms CPU through xmlDocument and
+ * Buffer.from, ~0.6 ms this way). `sizeHint` (bytes) saves the copies of
+ * growing when the caller can estimate the size.
+ */
+export class XmlWriter {
+  private buf: Utf8Buffer;
+  private len = 0;
+
+  constructor(
+    private readonly root: string,
+    children: readonly XmlChild[] = [],
+    opts: { xmlns?: string | null; sizeHint?: number } = {},
+  ) {
+    const xmlns = opts.xmlns === undefined ? S3_XMLNS : opts.xmlns;
+    this.buf = Buffer.allocUnsafe(Math.max(1024, opts.sizeHint ?? 16 << 10)) as Utf8Buffer;
+    this.raw(DECLARATION + '<' + root + (xmlns ? ` xmlns="${xmlns}"` : '') + '>');
+    this.children(children);
+  }
+
+  /** Markup the caller built and escaped itself. */
+  raw(markup: string): this {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    if (this.len + markup.length * 3 > this.buf.length) this.grow(markup.length * 3);
+    this.len += this.buf.utf8Write(markup, this.len);
+    return this;
+  }
+
+  children(children: readonly XmlChild[]): this {
+    for (const child of children) if (child) this.raw(render(child[0], child[1]));
+    return this;
+  }
+
+  /** Closes the root element; the writer is done. */
+  end(): Buffer {
+    this.raw('</' + this.root + '>');
+    return this.buf.subarray(0, this.len);
+  }
+
+  private grow(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + need)) as Utf8Buffer;
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+}
+
+/**
+ * `Date.toISOString()` for a time in ms, as listings print LastModified. The
+ * text up to the seconds is kept from the previous call: keys written close
+ * together share it, and a page of 1000 then formats a handful of dates.
+ */
+export function isoDate(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  if (sec !== isoSecond) {
+    const full = new Date(ms).toISOString();
+    isoSecond = sec;
+    isoPrefix = full.slice(0, full.length - 4); // up to and including the '.'
+  }
+  const m = ms - sec * 1000;
+  return isoPrefix + (m < 10 ? '00' : m < 100 ? '0' : '') + m + 'Z';
+}
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
 /** A root element with only text (GetBucketLocation's LocationConstraint). */
 export function xmlTextDocument(root: string, text: string): string {
   return `${DECLARATION}<${root} xmlns="${S3_XMLNS}">${escapeXml(text)}</${root}>`;

@@ -66,6 +66,8 @@ describe('list entries read as latin1 strings', () => {
     for (const e of [
       { modTime: 1764000000123.456, size: 0, versionId: 'null', dataDir: rec.dataDir, etag: rec.etag, storageClass: 'STANDARD' },
       { modTime: 0.5, size: 5 * 1024 ** 4, versionId: 'vé', dataDir: 'd', etag: 'abc-12', storageClass: 'GLACIER_ÏR' },
+      // A length byte ≥ 0x80 with ASCII text, beside a non-ASCII field (the per-field path).
+      { modTime: 2, size: 1, versionId: 'ü'.repeat(70), dataDir: 'd'.repeat(200), etag: 'e', storageClass: 'STANDARD' },
     ]) {
       const raw = encodeListEntry(e);
       expect(decodeListEntryLatin1(raw.toString('latin1'))).toEqual(decodeListEntry(raw));

@@ -282,6 +282,9 @@ function latin1Double(s: string, at: number): number {
   return f64.getFloat64(0, true);
 }
 
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/g;
+
 /**
  * decodeListEntry for an entry read as a latin1 string (one char per byte),
  * which is how listing scans them: strings cost no Buffer per drive per key and
@@ -293,13 +296,17 @@ export function decodeListEntryLatin1(raw: string): ListEntry {
   }
   const version = raw.charCodeAt(3);
   if (version !== 1) throw new Error(`unsupported list entry version ${version}`);
+  // One scan of everything after the doubles: when all of it is ASCII (lengths < 128 and
+  // ASCII fields, the usual case), no field needs re-decoding.
+  NON_ASCII.lastIndex = 20;
+  const ascii = !NON_ASCII.test(raw);
   let o = 20;
   const str = (): string => {
     const n = raw.charCodeAt(o) | (raw.charCodeAt(o + 1) << 8);
     const s = raw.slice(o + 2, o + 2 + n);
     o += 2 + n;
     if (s.length !== n) throw new Error('list entry truncated');
-    return /[^\x00-\x7f]/.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
+    return ascii || !/[^\x00-\x7f]/.test(s) ? s : Buffer.from(s, 'latin1').toString('utf8');
   };
   const modTime = latin1Double(raw, 4);
   const size = latin1Double(raw, 12);

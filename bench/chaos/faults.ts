@@ -67,8 +67,11 @@ export async function tmpLeftovers(drive: string, isAlive: (pid: number) => bool
       out.push(join(root, name));
       continue;
     }
-    // A live process may be healing right now (storage/heal writes rebuilt shards through tmp/heal-*): in flight, not left over.
-    for (const e of await readdir(join(root, name)).catch(() => [] as string[])) if (!e.startsWith('heal-')) out.push(join(root, name, e));
+    // A live process may be healing right now (storage/heal writes rebuilt shards through tmp/heal-*) or publishing
+    // heal status (LocalDrive.writeSysFile stages tmp/sys-* before its rename): in flight, not left over.
+    for (const e of await readdir(join(root, name)).catch(() => [] as string[])) {
+      if (!e.startsWith('heal-') && !e.startsWith('sys-')) out.push(join(root, name, e));
+    }
   }
   return out;
 }

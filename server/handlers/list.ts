@@ -1,8 +1,7 @@
 import type { ObjectInfo } from '../../storage/object-layer.js';
-import { ownerXml, sendXml, type RequestContext } from '../context.js';
-import { quoteEtag } from '../headers.js';
+import { ownerXml, type RequestContext } from '../context.js';
 import { invalidArgument } from '../s3-error.js';
-import { xmlDocument, type XmlChild } from '../xml.js';
+import { escapeXml, isoDate, xmlElement, XmlWriter, type XmlChild } from '../xml.js';
 
 /** ListObjects (v1) and ListObjectsV2. */
 
@@ -33,10 +32,14 @@ export function decodeToken(token: string): string {
  * encoding's `+`: ceph/s3-tests pins `quux%20ab/`, and a `+` in a key is `%2B`).
  */
 export function s3UrlEncode(s: string): string {
+  // Most keys are unreserved characters and `/` only: nothing to encode, skip the three passes.
+  if (UNRESERVED.test(s)) return s;
   return encodeURIComponent(s)
     .replace(/%2F/g, '/')
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
+
+const UNRESERVED = /^[A-Za-z0-9\-._~/]*$/;
 
 export function parseMaxKeys(raw: string | undefined): number {
   if (raw === undefined) return MAX_KEYS;
@@ -83,21 +86,40 @@ export async function fetchPage(
   });
 }
 
-function contents(o: ObjectInfo, enc: (s: string) => string, owner: XmlChild): XmlChild {
+/**
+ * One `<Contents>` as markup. Written as one template string per key into an
+ * XmlWriter, a 1000-key page costs ~0.6 ms CPU, against ~4.5 ms through the
+ * element tree, one big string and Buffer.from (same bytes; measured on a loaded
+ * 2-core machine, where that was half of a page's server time).
+ */
+export function contentsXml(o: ObjectInfo, enc: (s: string) => string, owner: string): string {
+  let checksums = '';
   const algs = Object.keys(o.checksums);
-  return [
-    'Contents',
-    [
-      ['Key', enc(o.key)],
-      ['LastModified', o.modTime],
-      ['ETag', quoteEtag(o.etag)],
-      ...algs.map((a): XmlChild => ['ChecksumAlgorithm', a]),
-      algs.length > 0 && o.checksumType !== undefined && ['ChecksumType', o.checksumType],
-      ['Size', o.size],
-      ['StorageClass', o.storageClass || 'STANDARD'],
-      owner,
-    ],
-  ];
+  if (algs.length > 0) {
+    for (const a of algs) checksums += xmlElement('ChecksumAlgorithm', a);
+    if (o.checksumType !== undefined) checksums += xmlElement('ChecksumType', o.checksumType);
+  }
+  return (
+    `<Contents><Key>${escapeXml(enc(o.key))}</Key><LastModified>${isoDate(o.modTime.getTime())}</LastModified>` +
+    // The quotes always need escaping: written escaped, so only the ETag itself is tested.
+    `<ETag>&quot;${escapeXml(o.etag)}&quot;</ETag>${checksums}<Size>${o.size}</Size>` +
+    `<StorageClass>${escapeXml(o.storageClass || 'STANDARD')}</StorageClass>${owner}</Contents>`
+  );
+}
+
+/** Head elements, then the keys and prefixes of the page, as one UTF-8 body. */
+function renderPage(head: readonly XmlChild[], page: Page, enc: (s: string) => string, owner: string): Buffer {
+  // ~250 bytes per <Contents> of a short key (more with an owner); growing copies are the fallback.
+  const perKey = 256 + owner.length;
+  const w = new XmlWriter('ListBucketResult', head, { sizeHint: 1024 + page.objects.length * perKey + page.commonPrefixes.length * 64 });
+  for (const o of page.objects) w.raw(contentsXml(o, enc, owner));
+  w.children(commonPrefixesXml(page.commonPrefixes, enc));
+  return w.end();
+}
+
+/** sendXml for a body that is already bytes. */
+function sendBody(ctx: RequestContext, body: Buffer): void {
+  ctx.reply.code(200).header('content-type', 'application/xml').send(body);
 }
 
 export async function listObjectsV2(ctx: RequestContext, op: { bucket: string }): Promise<void> {
@@ -114,8 +136,8 @@ export async function listObjectsV2(ctx: RequestContext, op: { bucket: string })
   const after = token !== undefined ? decodeToken(token) : startAfter;
   const fetchOwner = q.get('fetch-owner') === 'true';
   const page = await fetchPage(ctx, op.bucket, prefix, delimiter, after, maxKeys);
-  const ownerEl: XmlChild = fetchOwner && ['Owner', ownerXml(ctx.auth.accessKey)];
-  const body = xmlDocument('ListBucketResult', [
+  const owner = fetchOwner ? xmlElement('Owner', ownerXml(ctx.auth.accessKey)) : '';
+  const head: XmlChild[] = [
     ['Name', op.bucket],
     ['Prefix', enc(prefix)],
     startAfter !== undefined && ['StartAfter', enc(startAfter)],
@@ -126,10 +148,8 @@ export async function listObjectsV2(ctx: RequestContext, op: { bucket: string })
     delimiter !== '' && ['Delimiter', enc(delimiter)],
     url && ['EncodingType', 'url'],
     ['IsTruncated', page.isTruncated],
-    ...page.objects.map((o) => contents(o, enc, ownerEl)),
-    ...commonPrefixesXml(page.commonPrefixes, enc),
-  ]);
-  sendXml(ctx, body);
+  ];
+  sendBody(ctx, renderPage(head, page, enc, owner));
 }
 
 export async function listObjectsV1(ctx: RequestContext, op: { bucket: string }): Promise<void> {
@@ -141,8 +161,8 @@ export async function listObjectsV1(ctx: RequestContext, op: { bucket: string })
   const enc = url ? s3UrlEncode : (s: string) => s;
   const marker = q.get('marker') ?? '';
   const page = await fetchPage(ctx, op.bucket, prefix, delimiter, marker, maxKeys);
-  const ownerEl: XmlChild = ['Owner', ownerXml(ctx.auth.accessKey)];
-  const body = xmlDocument('ListBucketResult', [
+  const owner = xmlElement('Owner', ownerXml(ctx.auth.accessKey));
+  const head: XmlChild[] = [
     ['Name', op.bucket],
     // AWS encodes Delimiter, Marker, NextMarker, Key and CommonPrefixes in v1, but
     // echoes Prefix as sent (botocore decodes exactly those elements).
@@ -154,10 +174,8 @@ export async function listObjectsV1(ctx: RequestContext, op: { bucket: string })
     delimiter !== '' && ['Delimiter', enc(delimiter)],
     url && ['EncodingType', 'url'],
     ['IsTruncated', page.isTruncated],
-    ...page.objects.map((o) => contents(o, enc, ownerEl)),
-    ...commonPrefixesXml(page.commonPrefixes, enc),
-  ]);
-  sendXml(ctx, body);
+  ];
+  sendBody(ctx, renderPage(head, page, enc, owner));
 }
 
 /** One `<CommonPrefixes><Prefix>` element per rolled-up prefix, as every listing shows them. */
