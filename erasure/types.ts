@@ -62,7 +62,9 @@ export interface ShardReader {
    * Optional (additive): exactly the summed length of `targets` at `offset`,
    * scattered into them in order (preadv), or a rejection. The decoder reads
    * several frames of a shard this way, straight into its output chunks; the
-   * targets are the caller's and are not kept after the promise settles.
+   * targets are the caller's and are not kept after the promise resolves. After a
+   * rejection (a drive timeout) a late read may still land in them: the caller must
+   * not reuse or hand out the targets of a rejected call.
    */
   readv?(offset: number, targets: Buffer[]): Promise<void>;
   close(): Promise<void>;

@@ -349,11 +349,10 @@ export class CheckedDrive implements Drive {
   }
 
   /**
-   * readv never reads into the caller's buffers directly: a timed-out preadv could still
-   * land in them after the decoder moved on (reconstructed those bytes, or reused the
-   * memory). It reads into a staging buffer of this reader and copies on success; a
-   * staging buffer whose read failed or timed out is dropped, so a late read lands nowhere.
-   * (Reading into a reused buffer keeps most of preadv's gain over readAt's allocation.)
+   * readv reads straight into the caller's buffers (no staging copy: that copy was the
+   * largest JS cost of a large GET). A timed-out preadv may still land in them later;
+   * the ShardReader contract (erasure/types.ts) makes the caller drop the targets of a
+   * rejected call, which the decoder does (a failed run's blocks are redone elsewhere).
    */
   private wrapReader(r: ShardReader): ShardReader {
     const out: ShardReader = {
@@ -365,18 +364,9 @@ export class CheckedDrive implements Drive {
     };
     if (r.readv) {
       const readv = r.readv.bind(r);
-      let spare: Buffer | undefined;
       out.readv = async (offset, targets) => {
         if (this._state !== 'online') throw this.offlineError();
-        let total = 0;
-        for (const t of targets) total += t.length;
-        const stage = spare && spare.length >= total ? spare : Buffer.allocUnsafeSlow(total);
-        spare = undefined; // in use (a concurrent call gets its own)
-        const view = stage.subarray(0, total);
-        await this.timed('data', 'shard read', () => readv(offset, [view]));
-        let at = 0;
-        for (const t of targets) at += view.copy(t, 0, at, at + t.length);
-        spare = stage;
+        return this.timed('data', 'shard read', () => readv(offset, targets));
       };
     }
     return out;

@@ -195,6 +195,9 @@ export class ErasureObjectLayer implements ObjectLayer {
   readBucket(bucket: string): BucketRecord | undefined {
     const seen = new Map<number, { n: number; rec: BucketRecord }>();
     let answered = 0;
+    let found = 0;
+    // Every request reads this: stop once a majority of all drives hold the record (the rest cannot change "exists").
+    const enough = this.bucketQuorum();
     for (const d of this.allDrives()) {
       if (!d) continue;
       try {
@@ -204,6 +207,7 @@ export class ErasureObjectLayer implements ObjectLayer {
         const s = seen.get(r.created) ?? { n: 0, rec: r };
         s.n++;
         seen.set(r.created, s);
+        if (++found >= enough) break;
       } catch {
         answered--;
       }

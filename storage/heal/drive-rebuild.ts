@@ -79,6 +79,23 @@ async function mark(set: ErasureSet, slot: number, d: Drive, logger?: Logger): P
 
 /** Writes a tracker on every drive this process found blank and formatted ('healing'), unless one exists. */
 export async function markHealingDrives(sets: ErasureSet[], logger?: Logger): Promise<void> {
+  // A deployment without a bucket has nothing to rebuild. This also covers a race at the very first
+  // start: a worker that reads the formats after another worker formatted the first drive sees
+  // "blank drives among formatted ones" and would call them replacements.
+  const holdsData = sets.some((set) =>
+    set.drives.some((d, slot) => {
+      if (!d || set.opts.states[slot] === 'healing' || !set.isOnline(slot)) return false;
+      try {
+        return d.listBuckets().length > 0;
+      } catch {
+        return true; // unknown: assume data, a rebuild of nothing is cheap
+      }
+    }),
+  );
+  if (!holdsData) {
+    for (const set of sets) set.opts.states.forEach((st, slot) => st === 'healing' && set.setHealing(slot, false));
+    return;
+  }
   for (const set of sets) {
     for (const [slot, d] of set.drives.entries()) {
       if (!d || set.opts.states[slot] !== 'healing') continue;
