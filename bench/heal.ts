@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { openObjectLayer } from '../storage/index.js';
 import type { ObjectLayer } from '../storage/object-layer.js';
+import { PATTERN_CHUNK, patternBody } from './pattern-body.js';
 
 const MiB = 1024 * 1024;
 const N = Number(process.env.BENCH_HEAL_OBJECTS ?? 2000);
@@ -33,19 +34,8 @@ const CONCURRENCY = Number(process.env.BENCH_HEAL_CONCURRENCY ?? 4);
 const ROUNDS = Number(process.env.BENCH_HEAL_ROUNDS ?? 3);
 const BUCKET = 'heal-bench';
 
-const chunk = Buffer.alloc(MiB);
-for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
-function body(size: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= size) return void this.push(null);
-      const n = Math.min(chunk.length, size - sent);
-      sent += n;
-      this.push(chunk.subarray(0, n));
-    },
-  });
-}
+const chunk = PATTERN_CHUNK;
+const body = patternBody;
 
 /** Deterministic sizes, log-uniform between 64 KiB and 4 MiB. */
 function sizes(n: number): number[] {

@@ -33,6 +33,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { BuiltinKms } from '../crypto/kms-builtin.js';
 import { openObjectLayer } from '../storage/index.js';
 import type { ObjectLayer } from '../storage/object-layer.js';
+import { PATTERN_CHUNK, patternBody } from './pattern-body.js';
 
 const MiB = 1024 * 1024;
 const OBJECT = 64 * MiB;
@@ -46,19 +47,8 @@ const LARGE_CONCURRENCY = Number(process.env.BENCH_LARGE_CONCURRENCY ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const KEEP_DIR = process.env.BENCH_DIR;
 
-const chunk = Buffer.alloc(MiB);
-for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
-const body = (size: number) => {
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= size) return void this.push(null);
-      const n = Math.min(chunk.length, size - sent);
-      sent += n;
-      this.push(chunk.subarray(0, n));
-    },
-  });
-};
+const chunk = PATTERN_CHUNK;
+const body = patternBody;
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 /** Drains a small GET body without pipeline() (whose per-call AbortController costs more than the read). */
 async function drain(s: Readable): Promise<number> {

@@ -6,7 +6,7 @@ import { loadFormats } from './format.js';
 import { openObjectLayer } from './index.js';
 import { LocalDrive } from './local-drive.js';
 import type { ErasureObjectLayer } from './object-layer-impl.js';
-import { bodyOf, pattern, readAll, tempDrives } from './test-support.js';
+import { bodyOf, pattern, readAll, tempDrives, until } from './test-support.js';
 
 /**
  * The health wrapper against real LocalDrives, with a test-only fault injector
@@ -62,14 +62,6 @@ function faulty<T extends object>(target: T, f: Faults): T {
       };
     },
   });
-}
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const bucketRec = (name: string) => ({ name, created: Date.now() });
@@ -191,13 +183,13 @@ describe('CheckedDrive', () => {
     const { d, changes, path } = await checked(1, { probeMs: 50 });
     await d.createBucket(bucketRec('kept'));
     await rename(path, `${path}.away`);
-    await until(() => d.state === 'offline', 'offline');
+    await until(() => d.state === 'offline', 10_000, 'offline');
     expect(changes[0]).toMatchObject({ state: 'offline', reason: 'root-missing' });
     expect(() => d.getObjectRaw('kept', 'k')).toThrow(expect.objectContaining({ code: 'DriveOffline' }));
     await new Promise((r) => setTimeout(r, 200)); // a few failed probes: still offline, nothing created at the path
     expect(d.state).toBe('offline');
     await rename(`${path}.away`, path);
-    await until(() => d.state === 'online', 'online');
+    await until(() => d.state === 'online', 10_000, 'online');
     expect(d.getBucket('kept')?.name).toBe('kept');
   });
 
@@ -205,13 +197,13 @@ describe('CheckedDrive', () => {
     const { d, changes, path } = await checked(2, { probeMs: 50 });
     await rename(path, `${path}.away`);
     await mkdir(path);
-    await until(() => changes.some((c) => c.reason === 'replaced'), 'replaced');
+    await until(() => changes.some((c) => c.reason === 'replaced'), 10_000, 'replaced');
     await new Promise((r) => setTimeout(r, 200));
     expect(d.state).toBe('offline');
     expect(changes.filter((c) => c.reason === 'replaced')).toHaveLength(1); // reported once, not per probe
     await rm(path, { recursive: true });
     await rename(`${path}.away`, path);
-    await until(() => d.state === 'online', 'online');
+    await until(() => d.state === 'online', 10_000, 'online');
   });
 
   it('a drive formatted for another slot is reported replaced', async () => {
@@ -232,7 +224,7 @@ describe('CheckedDrive', () => {
     expect(d.state).toBe('offline');
     expect(() => d.listBuckets()).toThrow(expect.objectContaining({ code: 'DriveOffline' }));
     await rename(`${path}.away`, path);
-    await until(() => d.state === 'online', 'online');
+    await until(() => d.state === 'online', 10_000, 'online');
     expect(await d.createBucket(bucketRec('late'))).toBe('created');
   });
 });
@@ -314,13 +306,13 @@ describe('an erasure set with a failing drive (EC 2+2)', () => {
     set.onDriveStateChange((slot, c) => seen.push(`${slot}:${c.state}:${c.reason}`));
     const path = ctx.drives[3]!;
     await rename(path, `${path}.away`);
-    await until(() => !set.isOnline(3), 'offline');
+    await until(() => !set.isOnline(3), 10_000, 'offline');
     expect(ol.topology().sets[0]!.drives[3]!.state).toBe('offline');
     const body = pattern(100 * 1024, 5);
     await ol.putObject('bkt', 'during', bodyOf(body), { size: body.length });
     expect((await readAll((await ol.getObject('bkt', 'during')).stream)).equals(body)).toBe(true);
     await rename(`${path}.away`, path);
-    await until(() => set.isOnline(3), 'online');
+    await until(() => set.isOnline(3), 10_000, 'online');
     expect(seen).toEqual(['3:offline:root-missing', '3:online:probe-ok']);
     expect(ol.topology().sets[0]!.drives[3]).toMatchObject({ state: 'online', io: expect.objectContaining({ operations: expect.any(Number) }) });
   });

@@ -110,7 +110,10 @@ export class ErasureObjectLayer implements ObjectLayer {
 
   startHealing(opts?: Partial<HealOptions>): void {
     if (this.healer || this.closed) return;
-    const healer = new Healer(this.healHost(), { ...DEFAULT_HEAL_OPTIONS, ...opts }, this.healQueue);
+    const options = { ...DEFAULT_HEAL_OPTIONS, ...opts };
+    // The queue exists from the constructor on (every process queues); its bound comes with the options.
+    this.healQueue.setQueueLimit(options.queueLimit);
+    const healer = new Healer(this.healHost(), options, this.healQueue);
     this.healer = healer;
     this.healerStarted = this.healingMarked.then(() => {
       if (!this.closed) healer.start();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -64,3 +64,24 @@ export const bodyOf = (b: Buffer, chunk = 64 * 1024): Readable =>
       for (let o = 0; o < b.length; o += chunk) yield b.subarray(o, o + chunk);
     })(),
   );
+
+/** Waits (polling) until `cond` holds; fails after `ms`. Not a timing assertion: a bound on a hang. */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 30_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The shard files (data/<2>/<dir>/<file>) of one drive with their bytes, by path relative to the drive. */
+export async function shardFiles(drive: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const root = join(drive, 'data');
+  for (const a of await readdir(root).catch(() => [] as string[])) {
+    for (const b of await readdir(join(root, a))) {
+      for (const f of await readdir(join(root, a, b))) out.set(join(a, b, f), await readFile(join(root, a, b, f)));
+    }
+  }
+  return out;
+}

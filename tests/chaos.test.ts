@@ -38,7 +38,7 @@ describe('chaos (short form)', () => {
     expect(r.listingViolations).toEqual([]);
     expect(r.tmpLeftovers).toEqual([]);
     expect(r.bytesVerified).toBeGreaterThan(0);
-  }, 60_000);
+  }, 90_000);
 
   it('reads stay byte-exact while up to m drives are corrupted or removed under load', async () => {
     const r = await runChaos({ ...base, cycles: 1, mode: 'drives', seed: 7, heal: true });
@@ -50,5 +50,7 @@ describe('chaos (short form)', () => {
     expect(r.heal, JSON.stringify(r.heal)).toMatchObject({ ok: true });
     expect(r.records).toHaveLength(4);
     for (const d of r.records!) expect(d.missing, d.drive).toEqual([]);
-  }, 40_000);
+    // Up to ~30 s of this is by design: a record left by a write that failed mid-commit is removed
+    // only once it is older than the dangling grace (storage/heal/heal-object.ts), never sooner.
+  }, 90_000);
 });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openObjectLayer } from '../index.js';
 import { decodeObjectRecord } from '../metadata-record.js';
 import type { ErasureObjectLayer } from '../object-layer-impl.js';
-import { bodyOf, pattern, tempDrives } from '../test-support.js';
+import { bodyOf, pattern, shardFiles, tempDrives, until } from '../test-support.js';
 import { REBUILD_TRACKER } from './drive-rebuild.js';
 
 let ctx: Awaited<ReturnType<typeof tempDrives>>;
@@ -36,28 +36,7 @@ afterEach(async () => {
   await ctx.cleanup();
 });
 
-/** Waits (polling) until `cond` holds; fails after `ms`. Not a timing assertion: a bound on a hang. */
-async function until(cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const stateOf = (slot: number) => ol.topology().sets[0]!.drives[slot]!.state;
-
-/** Shard files of one drive by relative path. */
-async function shardFiles(drive: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  const root = join(drive, 'data');
-  for (const a of await readdir(root).catch(() => [])) {
-    for (const b of await readdir(join(root, a))) {
-      for (const f of await readdir(join(root, a, b))) out.set(join(a, b, f), await readFile(join(root, a, b, f)));
-    }
-  }
-  return out;
-}
 
 /** Objects: some inline (≤ 1 KiB), some in shard files, in two buckets. */
 async function fill(count: number): Promise<Array<[string, string]>> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openObjectLayer } from '../index.js';
 import type { ErasureObjectLayer } from '../object-layer-impl.js';
-import { bodyOf, pattern, tempDrives } from '../test-support.js';
+import { bodyOf, pattern, tempDrives, until } from '../test-support.js';
 
 let ctx: Awaited<ReturnType<typeof tempDrives>>;
 let ol: ErasureObjectLayer;
@@ -23,14 +23,6 @@ afterEach(async () => {
   await ol.close().catch(() => {});
   await ctx.cleanup();
 });
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function firstShardFile(drive: string): Promise<string> {
   const root = join(drive, 'data');

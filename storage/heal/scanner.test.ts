@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openObjectLayer } from '../index.js';
 import type { ErasureObjectLayer } from '../object-layer-impl.js';
-import { bodyOf, pattern, readAll, tempDrives } from '../test-support.js';
+import { bodyOf, pattern, readAll, shardFiles, tempDrives } from '../test-support.js';
 import type { HealHost } from './host.js';
 import { emptyTotals } from './host.js';
 import { Scanner } from './scanner.js';
@@ -33,18 +33,6 @@ function scanner(opts: Partial<HealOptions> = {}) {
   const totals = emptyTotals();
   const s = new Scanner(host(), { ...DEFAULT_HEAL_OPTIONS, scannerObjectsPerSecond: 100_000, scannerBytesPerSecond: 1 << 30, ...opts }, totals, 0);
   return { s, totals };
-}
-
-/** The shard files (data/<2>/<dir>/<file>) of one drive, by path relative to the drive. */
-async function shardFiles(drive: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  const root = join(drive, 'data');
-  for (const a of await readdir(root).catch(() => [])) {
-    for (const b of await readdir(join(root, a))) {
-      for (const f of await readdir(join(root, a, b))) out.set(join(a, b, f), await readFile(join(root, a, b, f)));
-    }
-  }
-  return out;
 }
 
 describe('scanner', () => {
