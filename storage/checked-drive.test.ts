@@ -130,11 +130,12 @@ describe('CheckedDrive', () => {
 
   it('a slow call on a drive that keeps completing other calls gets more time and the drive stays online', async () => {
     const faults = new Faults();
-    const { d, changes } = await checked(0, { faults, timeoutMs: 200 });
+    // A generous timeout, so a loaded CI machine's event-loop stalls never look like a silent drive.
+    const { d, changes } = await checked(0, { faults, timeoutMs: 1000 });
     // One call that answers after 2.5 timeouts (an fsync behind a flush), while other calls keep completing.
     faults.overrides.set('createBucket', {
       times: 1,
-      fn: () => new Promise((resolve) => setTimeout(() => resolve('created'), 500)),
+      fn: () => new Promise((resolve) => setTimeout(() => resolve('created'), 2500)),
     });
     const slow = d.createBucket(bucketRec('slow'));
     const busy = setInterval(() => void d.diskInfo().catch(() => {}), 50);
