@@ -65,8 +65,8 @@ export function continueIfExpected(ctx: RequestContext): void {
   }
 }
 
-export function sendXml(ctx: RequestContext, body: string, status = 200): void {
+export function sendXml(ctx: RequestContext, body: string | Buffer, status = 200): void {
   // As bytes: a string body is measured by fastify (flattening the rope) and
   // encoded again in the socket write; a 200 KB listing went out ~2x slower.
-  ctx.reply.code(status).header('content-type', 'application/xml').send(Buffer.from(body, 'utf8'));
+  ctx.reply.code(status).header('content-type', 'application/xml').send(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
 }

@@ -1,5 +1,6 @@
 import type { ObjectInfo } from '../../storage/object-layer.js';
-import { ownerXml, type RequestContext } from '../context.js';
+import { ownerXml, sendXml, type RequestContext } from '../context.js';
+import type { Query } from '../router.js';
 import { invalidArgument } from '../s3-error.js';
 import { escapeXml, isoDate, xmlElement, XmlWriter, type XmlChild } from '../xml.js';
 
@@ -55,6 +56,18 @@ export function parseEncoding(raw: string | undefined): boolean {
     throw invalidArgument('Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' });
   }
   return true;
+}
+
+/** The query parameters every listing shares (ListObjects v1/v2, ListObjectVersions), validated. */
+export function listQuery(q: Query) {
+  const url = parseEncoding(q.get('encoding-type'));
+  return {
+    prefix: q.get('prefix') ?? '',
+    delimiter: q.get('delimiter') ?? '',
+    maxKeys: parseMaxKeys(q.get('max-keys')),
+    url,
+    enc: url ? s3UrlEncode : (x: string) => x,
+  };
 }
 
 interface Page {
@@ -117,18 +130,9 @@ function renderPage(head: readonly XmlChild[], page: Page, enc: (s: string) => s
   return w.end();
 }
 
-/** sendXml for a body that is already bytes. */
-function sendBody(ctx: RequestContext, body: Buffer): void {
-  ctx.reply.code(200).header('content-type', 'application/xml').send(body);
-}
-
 export async function listObjectsV2(ctx: RequestContext, op: { bucket: string }): Promise<void> {
   const q = ctx.routed.query;
-  const prefix = q.get('prefix') ?? '';
-  const delimiter = q.get('delimiter') ?? '';
-  const maxKeys = parseMaxKeys(q.get('max-keys'));
-  const url = parseEncoding(q.get('encoding-type'));
-  const enc = url ? s3UrlEncode : (s: string) => s;
+  const { prefix, delimiter, maxKeys, url, enc } = listQuery(q);
   const rawToken = q.get('continuation-token');
   const startAfter = q.get('start-after');
   // An empty token is treated as absent, as AWS does (and echoed as sent).
@@ -149,16 +153,12 @@ export async function listObjectsV2(ctx: RequestContext, op: { bucket: string })
     url && ['EncodingType', 'url'],
     ['IsTruncated', page.isTruncated],
   ];
-  sendBody(ctx, renderPage(head, page, enc, owner));
+  sendXml(ctx, renderPage(head, page, enc, owner));
 }
 
 export async function listObjectsV1(ctx: RequestContext, op: { bucket: string }): Promise<void> {
   const q = ctx.routed.query;
-  const prefix = q.get('prefix') ?? '';
-  const delimiter = q.get('delimiter') ?? '';
-  const maxKeys = parseMaxKeys(q.get('max-keys'));
-  const url = parseEncoding(q.get('encoding-type'));
-  const enc = url ? s3UrlEncode : (s: string) => s;
+  const { prefix, delimiter, maxKeys, url, enc } = listQuery(q);
   const marker = q.get('marker') ?? '';
   const page = await fetchPage(ctx, op.bucket, prefix, delimiter, marker, maxKeys);
   const owner = xmlElement('Owner', ownerXml(ctx.auth.accessKey));
@@ -175,7 +175,7 @@ export async function listObjectsV1(ctx: RequestContext, op: { bucket: string })
     url && ['EncodingType', 'url'],
     ['IsTruncated', page.isTruncated],
   ];
-  sendBody(ctx, renderPage(head, page, enc, owner));
+  sendXml(ctx, renderPage(head, page, enc, owner));
 }
 
 /** One `<CommonPrefixes><Prefix>` element per rolled-up prefix, as every listing shows them. */

@@ -14,7 +14,7 @@ import {
 } from '../headers.js';
 import { S3Error, invalidArgument } from '../s3-error.js';
 import { xmlDocument, type XmlChild } from '../xml.js';
-import { commonPrefixesXml, s3UrlEncode } from './list.js';
+import { commonPrefixesXml, parseEncoding, s3UrlEncode } from './list.js';
 
 /**
  * The multipart family: CreateMultipartUpload, UploadPart, AbortMultipartUpload,
@@ -46,14 +46,6 @@ function parseMax(raw: string | undefined, name: string): number {
     throw invalidArgument(`Provided ${name} not an integer or within integer range`, { ArgumentName: name, ArgumentValue: raw });
   }
   return Math.min(Number(raw), MAX_LIST);
-}
-
-function parseEncoding(raw: string | undefined): boolean {
-  if (raw === undefined || raw === '') return false;
-  if (raw.toLowerCase() !== 'url') {
-    throw invalidArgument('Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' });
-  }
-  return true;
 }
 
 function initiatorAndOwner(ctx: RequestContext): XmlChild[] {

@@ -3,7 +3,7 @@ import { ownerXml, sendXml, type RequestContext } from '../context.js';
 import { quoteEtag } from '../headers.js';
 import { invalidArgument } from '../s3-error.js';
 import { xmlDocument, type XmlChild } from '../xml.js';
-import { commonPrefixesXml, fetchPage, parseEncoding, parseMaxKeys, s3UrlEncode } from './list.js';
+import { commonPrefixesXml, fetchPage, listQuery } from './list.js';
 
 /**
  * ListObjectVersions and GetBucketVersioning for buckets that were never
@@ -62,11 +62,7 @@ function startAfter(keyMarker: string, versionIdMarker: string): string {
 
 export async function listObjectVersions(ctx: RequestContext, op: { bucket: string }): Promise<void> {
   const q = ctx.routed.query;
-  const prefix = q.get('prefix') ?? '';
-  const delimiter = q.get('delimiter') ?? '';
-  const maxKeys = parseMaxKeys(q.get('max-keys'));
-  const url = parseEncoding(q.get('encoding-type'));
-  const enc = url ? s3UrlEncode : (s: string) => s;
+  const { prefix, delimiter, maxKeys, url, enc } = listQuery(q);
   const keyMarker = q.get('key-marker') ?? '';
   const versionIdMarker = q.get('version-id-marker') ?? '';
   const after = startAfter(keyMarker, versionIdMarker);
