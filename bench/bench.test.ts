@@ -25,8 +25,9 @@ interface Stats {
 }
 interface Report {
   machine: { cpus: number };
+  client: string;
   primary: string;
-  results: { target: string; workload: string; stats?: Stats; server?: { peakRssBytes: number | null; cpuPercentAvg: number | null } | null }[];
+  results: { target: string; workload: string; stats?: Stats; extra?: Record<string, unknown>; server?: { peakRssBytes: number | null; cpuPercentAvg: number | null } | null }[];
   ratios: { case: string; unit: string; cairn: number; baselines: Record<string, { value: number; ratio: number }> }[];
 }
 
@@ -44,6 +45,8 @@ describe('npm run bench (smoke)', () => {
     expect(run.stdout).toContain('ratios');
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.primary).toBe('cairn');
+    expect(report.client).toBe('raw'); // the default load generator
+    expect(run.stdout).toContain('load generator: raw net.Socket client');
     expect(report.machine.cpus).toBeGreaterThan(0);
     expect(report.results.map((r) => r.target)).toEqual(['cairn', 'noop']);
     for (const r of report.results) {
@@ -61,6 +64,37 @@ describe('npm run bench (smoke)', () => {
     expect(report.ratios[0]!.baselines.noop!.ratio).toBeGreaterThan(0);
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
   }, 60_000);
+
+  it('LIST reports a walk\'s server time beside its wall time, for both clients (--client node too)', () => {
+    for (const client of ['raw', 'node']) {
+      const json = join(dir, `list-${client}.json`);
+      const run = spawnSync(
+        process.execPath,
+        [CLI, '--workload', 'list', '--objects', '2500', '--concurrency', '1', '--duration', '1s', '--drive-count', '4', '--baselines', 'noop', '--client', client, '--quiet', '--json', json],
+        { encoding: 'utf8', timeout: 90_000, env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' } },
+      );
+      expect(run.status, run.stderr + run.stdout).toBe(0);
+      expect(run.stdout).toMatch(/LIST 2500 keys x1 cairn: walk server time p50 [\d.]+ ms, p99 [\d.]+ ms \(sum over the walk's pages/);
+      const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+      expect(report.client).toBe(client);
+      expect(report.results.map((r) => r.target)).toEqual(['cairn', 'noop']);
+      for (const r of report.results) {
+        expect(r.stats!.errors, JSON.stringify(r.stats)).toBe(0);
+        const e = r.extra as { walks: number; wrongWalks: number; walkMs: { p50: number }; walkServerMs: { p50: number } };
+        expect(e.walks).toBeGreaterThan(0);
+        expect(e.wrongWalks).toBe(0);
+        // Server time is a part of the walk: never more than its wall time.
+        expect(e.walkServerMs.p50).toBeGreaterThan(0);
+        expect(e.walkServerMs.p50).toBeLessThanOrEqual(e.walkMs.p50);
+      }
+    }
+  }, 180_000);
+
+  it('--client accepts raw or node only', () => {
+    const run = spawnSync(process.execPath, [CLI, '--client', 'undici'], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--client must be one of raw, node');
+  });
 
   it('--sse s3: the started Cairn gets a KMS, writes ask for SSE-S3, and plain runs beside it as the ratio baseline', () => {
     const json = join(dir, 'sse.json');

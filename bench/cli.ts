@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CLIENT_KINDS, type ClientKind } from './client.js';
 import { BASELINES, BenchEnv, type BaselineName, type EnvOptions } from './env.js';
 import { plotSvg } from './plot.js';
 import { StderrProgress } from './progress.js';
@@ -34,7 +35,9 @@ What to run:
                           gets a generated CAIRN_KMS_SECRET_KEY. The same target written without SSE runs
                           right after as baseline 'plain', so the ratio column is SSE / plain
 Baselines, measured in the same run and printed as ratios:
-  --baselines LIST        comma list of noop,raw,inproc,s3rver, or all, or none (default none; suites all)
+  --baselines LIST        comma list of noop,noop-node,raw,inproc,s3rver, or all, or none (default none;
+                          suites all). noop-node: the no-op server driven by the node:http client (the
+                          older load generator), so both clients' ceilings show in the same run
 Where:
   --drives A,B,...        drive mount points for the Cairn the bench starts (a scratch dir is made
                           on each and removed after); default: temp dirs under ${os.tmpdir()}
@@ -48,6 +51,10 @@ Where:
   --bucket B              bucket to use on --endpoint (default: a new one, removed afterwards)
   --server-pid P          pid of the --endpoint server, to sample its RSS and CPU
   --server-node-arg A     node flag for the started Cairn, repeatable (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
+Load generator:
+  --client raw|node       HTTP client for every HTTP target (default raw: net.Socket reading into one
+                          reused buffer per connection; node: node:http keep-alive agent, the older ceiling).
+                          https:// endpoints always use node
 Output:
   --json FILE             full results as JSON
   --plot FILE.svg         throughput over time, 1 s buckets
@@ -94,6 +101,7 @@ export function parseCli(argv: string[]): CliOptions {
       bucket: { type: 'string' },
       'server-pid': { type: 'string' },
       'server-node-arg': { type: 'string', multiple: true },
+      client: { type: 'string' },
       json: { type: 'string' },
       plot: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -150,6 +158,7 @@ export function parseCli(argv: string[]): CliOptions {
   if (workerList && new Set(workerList).size !== workerList.length) throw new UsageError('--workers: each count once');
   if (workerList && workerList.length > 1 && endpoint) throw new UsageError('--workers with several counts needs the Cairn the bench starts, not --endpoint');
   const workers = workerList?.[0];
+  if (v.client !== undefined && !(CLIENT_KINDS as readonly string[]).includes(v.client)) throw new UsageError(`--client must be one of ${CLIENT_KINDS.join(', ')}`);
   return {
     cases,
     env: {
@@ -161,6 +170,7 @@ export function parseCli(argv: string[]): CliOptions {
       ...(v['server-node-arg']?.length ? { serverNodeArgs: v['server-node-arg'] } : {}),
       baselines: new Set(baselines),
       ...(sse ? { sse: 's3' as const } : {}),
+      ...(v.client !== undefined ? { client: v.client as ClientKind } : {}),
     },
     ...(v.bucket ? { bucket: v.bucket } : {}),
     ...(v.json ? { json: v.json } : {}),
@@ -177,6 +187,8 @@ export interface Report {
   command: string[];
   machine: { cpus: number; cpuModel: string; memBytes: number; node: string; os: string };
   primary: string;
+  /** The load generator's HTTP client (--client). */
+  client?: ClientKind;
   results: RunResult[];
   ratios: Ratio[];
   /** --workers N,M,...: the primary's headline figure per worker count, per case. */
@@ -229,7 +241,7 @@ export async function runBench(o: CliOptions, argv: string[]): Promise<Report> {
     progress.end();
   }
   const primary = env.primary.name;
-  return { version: 1, startedAt, command: argv, machine: machine(), primary, results, ratios: ratios(results, primary) };
+  return { version: 1, startedAt, command: argv, machine: machine(), primary, client: o.env.client ?? 'raw', results, ratios: ratios(results, primary) };
 }
 
 /**
@@ -256,12 +268,13 @@ async function runWorkerSweep(o: CliOptions, counts: number[], argv: string[]): 
     unit: r.unit,
     values: counts.map((w, i) => ({ workers: w, value: i === 0 ? r.cairn : (r.baselines[`${primaryName} w${w}`]?.value ?? 0) })),
   }));
-  return { version: 1, startedAt, command: argv, machine: machine(), primary, results, ratios: all, scaling };
+  return { version: 1, startedAt, command: argv, machine: machine(), primary, client: o.env.client ?? 'raw', results, ratios: all, scaling };
 }
 
 export function printReport(r: Report, out: NodeJS.WritableStream = process.stdout): void {
   const m = r.machine;
-  out.write(`\nmachine: ${m.cpus} x ${m.cpuModel}, ${(m.memBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}, ${m.os}\n\n`);
+  out.write(`\nmachine: ${m.cpus} x ${m.cpuModel}, ${(m.memBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}, ${m.os}\n`);
+  out.write(`load generator: ${r.client === 'node' ? 'node:http keep-alive agent (--client node)' : 'raw net.Socket client (--client raw)'}\n\n`);
   out.write(resultsTable(r.results) + '\n');
   const extras = extrasText(r.results);
   if (extras) out.write('\n' + extras + '\n');

@@ -12,12 +12,14 @@ import { join, resolve } from 'node:path';
 import { InProcessStore } from './baselines/in-process.js';
 import { RawDiskStore } from './baselines/raw-disk.js';
 import { S3RVER_KEY, s3rverInstalled, startS3rver } from './baselines/s3rver-peer.js';
+import type { ClientKind } from './client.js';
 import { HttpStore } from './http-store.js';
 import { CAIRN } from './report.js';
 import { startCairn, startNoop, type Spawned } from './spawn.js';
 import type { Store } from './store.js';
 
-export const BASELINES = ['noop', 'raw', 'inproc', 's3rver'] as const;
+/** noop-node: the same no-op server driven by the node:http client, the older load generator's ceiling beside the raw client's. */
+export const BASELINES = ['noop', 'noop-node', 'raw', 'inproc', 's3rver'] as const;
 /** 'plain': with --sse, the same target written without SSE (not selectable: --sse adds it). */
 export type BaselineName = (typeof BASELINES)[number] | 'plain';
 
@@ -51,6 +53,8 @@ export interface EnvOptions {
    * 'plain' baseline, so the ratio column is SSE / plain from the same minute.
    */
   sse?: 's3';
+  /** The load generator's HTTP client for every HTTP target (default raw). */
+  client?: ClientKind;
   note(line: string): void;
 }
 
@@ -99,7 +103,7 @@ export class BenchEnv {
     }
     if (this.o.endpoint) {
       const e = this.o.endpoint;
-      const opts = { endpoint: e.url, credentials: { accessKey: e.accessKey, secretKey: e.secretKey, region: e.region }, maxSockets: SOCKETS };
+      const opts = { endpoint: e.url, credentials: { accessKey: e.accessKey, secretKey: e.secretKey, region: e.region }, maxSockets: SOCKETS, client: this.o.client ?? 'raw' };
       this.primary = this.track(this.o.sse ? new HttpStore(e.name + SSE_SUFFIX, opts, e.pid, true, SSE_S3_HEADERS) : new HttpStore(e.name, opts, e.pid));
       if (this.o.sse) this.baselines.set('plain', this.track(new HttpStore(e.name, opts, e.pid)));
     } else {
@@ -109,9 +113,12 @@ export class BenchEnv {
         this.baselines.set('plain', this.track(new HttpStore(CAIRN, p.client.opts, p.pid)));
       }
     }
-    if (this.o.baselines.has('noop')) {
+    if (this.o.baselines.has('noop') || this.o.baselines.has('noop-node')) {
+      // One no-op process serves both: runs are one after the other, each in its own bucket.
       const p = await this.spawn(startNoop());
-      this.baselines.set('noop', this.track(new HttpStore('noop', this.httpOpts(p.endpoint, ACCESS_KEY, this.secretKey), p.pid, false)));
+      const opts = this.httpOpts(p.endpoint, ACCESS_KEY, this.secretKey);
+      if (this.o.baselines.has('noop')) this.baselines.set('noop', this.track(new HttpStore('noop', opts, p.pid, false)));
+      if (this.o.baselines.has('noop-node')) this.baselines.set('noop-node', this.track(new HttpStore('noop-node', { ...opts, client: 'node' }, p.pid, false)));
     }
     if (this.o.baselines.has('raw')) this.baselines.set('raw', this.track(new RawDiskStore(await this.dirs('raw'))));
     if (this.o.baselines.has('inproc')) this.baselines.set('inproc', this.track(await InProcessStore.open(await this.dirs('inproc'), this.o.parity)));
@@ -147,7 +154,7 @@ export class BenchEnv {
   }
 
   private httpOpts(endpoint: string, accessKey: string, secretKey: string) {
-    return { endpoint, credentials: { accessKey, secretKey, region: this.o.endpoint?.region ?? 'us-east-1' }, maxSockets: SOCKETS };
+    return { endpoint, credentials: { accessKey, secretKey, region: this.o.endpoint?.region ?? 'us-east-1' }, maxSockets: SOCKETS, client: this.o.client ?? 'raw' };
   }
 
   private async spawn(p: Promise<Spawned>): Promise<Spawned> {

@@ -1,14 +1,14 @@
 /** The Store over S3 HTTP: Cairn, the no-op server, s3rver or any S3 endpoint. */
 import { performance } from 'node:perf_hooks';
-import { S3Client, errorOf, S3RequestError, type BodySource, type ClientOptions, type RequestSpec } from './client.js';
+import { S3Client, errorOf, S3RequestError, type BodySource, type ClientOptions, type RequestSpec, type S3Transport } from './client.js';
+import { ListingScanner, unescapeXml } from './listing-scan.js';
+import { RawS3Client } from './raw-client.js';
 import type { ListPage, Store, Timed } from './store.js';
 
-const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const unescapeXml = (s: string) => s.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => XML_ENTITIES[e]!);
 
 export class HttpStore implements Store {
   readonly supports = new Set(['put', 'get', 'head', 'delete', 'list', 'multipart'] as const);
-  readonly client: S3Client;
+  readonly client: S3Transport;
 
   /**
    * verifyBodies false: the target does not store bytes (the no-op server serves
@@ -22,13 +22,14 @@ export class HttpStore implements Store {
     private readonly verifyBodies = true,
     private readonly writeHeaders?: Record<string, string>,
   ) {
-    this.client = new S3Client(opts);
+    this.client = createClient(opts);
   }
 
   private async ok(spec: RequestSpec): Promise<Timed & { text?: string; etag?: string }> {
     const r = await this.client.ok(spec);
     const bytes = spec.method === 'GET' ? r.bytes : r.sent;
     const etag = r.headers.etag;
+    if (Array.isArray(etag)) throw new S3RequestError(r.status, 'BenchBadResponse', 'several ETag headers');
     return { latencyMs: r.latencyMs, ttfbMs: r.ttfbMs, bytes, ...(r.text !== undefined ? { text: r.text } : {}), ...(etag ? { etag } : {}) };
   }
 
@@ -57,14 +58,18 @@ export class HttpStore implements Store {
   async list(bucket: string, prefix: string, next: string | undefined, maxKeys: number): Promise<ListPage> {
     const query: Record<string, string> = { 'list-type': '2', 'max-keys': String(maxKeys), prefix };
     if (next !== undefined) query['continuation-token'] = next;
-    const r = await this.ok({ method: 'GET', bucket, query, text: true });
-    const xml = r.text ?? '';
-    let keys = 0;
-    for (let i = xml.indexOf('<Key>'); i >= 0; i = xml.indexOf('<Key>', i + 5)) keys++;
-    const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);
-    const token = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1];
+    // The page is scanned as it arrives (no copy, no decode); the scan's own time is taken out of the exchange's.
+    const scan = new ListingScanner();
+    let scanMs = 0;
+    const sink = (chunk: Buffer) => {
+      const t = performance.now();
+      scan.feed(chunk);
+      scanMs += performance.now() - t;
+    };
+    const r = await this.ok({ method: 'GET', bucket, query, sink });
+    const { keys, truncated, token } = scan;
     if (truncated && token === undefined) throw new S3RequestError(200, 'BenchBadListing', 'truncated listing without NextContinuationToken');
-    return { latencyMs: r.latencyMs, ttfbMs: r.ttfbMs, bytes: r.bytes, keys, ...(truncated && token !== undefined ? { next: unescapeXml(token) } : {}) };
+    return { latencyMs: r.latencyMs - scanMs, ttfbMs: r.ttfbMs, bytes: r.bytes, keys, scanMs, ...(truncated && token !== undefined ? { next: token } : {}) };
   }
 
   async multipart(bucket: string, key: string, body: BodySource, partSize: number, partConcurrency: number): Promise<Timed> {
@@ -114,4 +119,10 @@ export class HttpStore implements Store {
   async close(): Promise<void> {
     this.client.close();
   }
+}
+
+/** The client asked for; https endpoints always get node:http (the raw client has no TLS). */
+export function createClient(opts: ClientOptions): S3Transport {
+  const raw = (opts.client ?? 'raw') === 'raw' && new URL(opts.endpoint).protocol === 'http:';
+  return raw ? new RawS3Client(opts) : new S3Client(opts);
 }

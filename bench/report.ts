@@ -121,7 +121,15 @@ export function extrasText(results: RunResult[]): string {
   for (const r of results) {
     if (r.workload === 'list' && r.extra && r.stats) {
       const w = r.extra.walkMs as { p50: number; p99: number };
-      lines.push(`${caseName(r)} ${r.target}: walk of ${r.extra.keys} keys p50 ${w.p50} ms, p99 ${w.p99} ms; page p50 ${ms(r.stats.latencyMs.p50)} ms, p99 ${ms(r.stats.latencyMs.p99)} ms; ${r.extra.keysPerS} keys/s`);
+      const sv = r.extra.walkServerMs as { p50: number; p99: number } | undefined;
+      const sc = r.extra.walkScanMs as { p50: number } | undefined;
+      lines.push(`${caseName(r)} ${r.target}: walk of ${r.extra.keys} keys, wall p50 ${w.p50} ms, p99 ${w.p99} ms; page p50 ${ms(r.stats.latencyMs.p50)} ms, p99 ${ms(r.stats.latencyMs.p99)} ms; ${r.extra.keysPerS} keys/s`);
+      if (sv && sc) {
+        lines.push(
+          `${caseName(r)} ${r.target}: walk server time p50 ${sv.p50} ms, p99 ${sv.p99} ms (sum over the walk's pages of request handed to the socket → last response byte; ` +
+            `includes loopback transfer and the client's socket reads, excludes its XML scan: p50 ${sc.p50} ms per walk)`,
+        );
+      }
     }
     if (r.server && r.server.processes > 1 && r.server.peakProcessRssBytes !== null) {
       lines.push(`${caseName(r)} ${r.target}: ${r.server.processes} processes, peak RSS of one ${mib(r.server.peakProcessRssBytes)} MiB, of all ${mib(r.server.peakRssBytes)} MiB`);

@@ -22,7 +22,8 @@ export interface RunResult {
   stats?: RunStats;
   server?: ResourceUsage | null;
   /** The bench process itself (load generator, or the whole pipeline for in-process baselines). */
-  client?: { cpuPercent: number };
+  /** cpuUsPerOp: the load generator's CPU (user + system) per operation, µs: comparable across clients when throughput is noise. */
+  client?: { cpuPercent: number; cpuUsPerOp?: number };
   extra?: Record<string, unknown>;
 }
 
@@ -87,7 +88,8 @@ export async function runWorkload(store: Store, workload: Workload, opts: Worklo
     }
     const stats = rec.finish(performance.now());
     const cpu = process.cpuUsage(cpu0);
-    const client = { cpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / stats.elapsedS) * 1000) / 10 };
+    const cpuUs = cpu.user + cpu.system;
+    const client = { cpuPercent: Math.round((cpuUs / 1e6 / stats.elapsedS) * 1000) / 10, ...(stats.ops > 0 ? { cpuUsPerOp: Math.round(cpuUs / stats.ops) } : {}) };
     const server = sampler ? sampler.stop() : null;
     const extra = workload.extra?.(ctx, stats.elapsedS);
     return { ...base, stats, server, client, ...(extra ? { extra } : {}) };

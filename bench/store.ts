@@ -13,8 +13,11 @@ export interface Timed {
   bytes: number;
 }
 
+/** latencyMs: the HTTP exchange only (request handed to the socket → last response byte), without scanning the XML. */
 export interface ListPage extends Timed {
   keys: number;
+  /** The client's own time to scan the page for keys, IsTruncated and NextContinuationToken. */
+  scanMs: number;
   /** Opaque: pass back to get the next page; undefined when this was the last. */
   next?: string;
 }

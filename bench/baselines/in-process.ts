@@ -84,7 +84,7 @@ export class InProcessStore implements Store {
     const start = performance.now();
     const r = await this.objects.listObjects(bucket, { prefix, maxKeys, ...(next !== undefined ? { after: next } : {}) });
     const ms = performance.now() - start;
-    return { latencyMs: ms, ttfbMs: ms, bytes: 0, keys: r.objects.length, ...(r.isTruncated && r.nextAfter !== undefined ? { next: r.nextAfter } : {}) };
+    return { latencyMs: ms, ttfbMs: ms, bytes: 0, keys: r.objects.length, scanMs: 0, ...(r.isTruncated && r.nextAfter !== undefined ? { next: r.nextAfter } : {}) };
   }
 
   async multipart(bucket: string, key: string, body: BodySource, partSize: number, partConcurrency: number): Promise<Timed> {

@@ -28,7 +28,7 @@ function memoryStore(): Store & { keys: Set<string>; puts: number } {
     list: async (_b: string, prefix: string, next: string | undefined, maxKeys: number): Promise<ListPage> => {
       const sorted = [...keys].filter((k) => k.startsWith(prefix) && (next === undefined || k > next)).sort();
       const page = sorted.slice(0, maxKeys);
-      return { ...t, keys: page.length, ...(sorted.length > maxKeys ? { next: page.at(-1)! } : {}) };
+      return { ...t, keys: page.length, scanMs: 0.5, ...(sorted.length > maxKeys ? { next: page.at(-1)! } : {}) };
     },
     multipart: async () => t,
     removeBucket: async () => {},
@@ -67,6 +67,8 @@ describe('LIST workload', () => {
     await again.op(ctx2, 0, 0);
     expect(again.extra!(ctx2, 1)).toMatchObject({ keys: 2500, walks: 1, wrongWalks: 0 });
     expect((again.extra!(ctx2, 1) as { walkMs: { min: number } }).walkMs.min).toBeTypeOf('number');
+    // Server time of a walk: the pages' exchange times summed (3 pages of 1 ms), the scans (0.5 ms each) apart.
+    expect(again.extra!(ctx2, 1)).toMatchObject({ walkServerMs: { p50: 3, p99: 3 }, walkScanMs: { p50: 1.5 } });
   });
 
   it('fills again when the bucket holds a different key count', async () => {
