@@ -84,11 +84,14 @@ export function contentMd5From(headers: IncomingHttpHeaders): string | undefined
  * The checksum to verify or compute while storing: a `x-amz-checksum-<alg>`
  * header, or the aws-chunked trailer, or just the algorithm the SDK names.
  */
+/** [algorithm, its x-amz-checksum-* header]: named once, not per PUT. */
+const CHECKSUM_HEADER_NAMES: ReadonlyArray<readonly [ChecksumAlgorithm, string]> = CHECKSUM_ALGORITHMS.map((a) => [a, checksumHeaderName(a)] as const);
+
 export function checksumRequestFrom(
   headers: IncomingHttpHeaders,
   trailer: { algorithm: ChecksumAlgorithm; value: () => string | undefined } | undefined,
 ): ChecksumRequest | undefined {
-  const present = CHECKSUM_ALGORITHMS.filter((a) => headers[checksumHeaderName(a)] !== undefined);
+  const present = CHECKSUM_HEADER_NAMES.filter(([, name]) => headers[name] !== undefined).map(([a]) => a);
   if (present.length > 1) throw invalidRequest('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
   const sdkAlg = one(headers, 'x-amz-sdk-checksum-algorithm');
   const declared = sdkAlg === undefined ? undefined : parseChecksumAlgorithm(sdkAlg);
@@ -121,8 +124,23 @@ export function validateKey(key: string): void {
 /** Quoted, as S3 shows ETags in headers and XML. */
 export const quoteEtag = (etag: string) => `"${etag}"`;
 
+/** Last-Modified strings by whole second: toUTCString() per GET/HEAD showed in profiles, and hot objects repeat. */
+const httpDates = new Map<number, string>();
+const HTTP_DATES_MAX = 4096;
+
 export function httpDate(d: Date): string {
-  return d.toUTCString();
+  const ms = d.getTime();
+  // Sub-second parts do not show in the string; NaN (an invalid date) is never cached.
+  const second = Math.floor(ms / 1000);
+  let s = httpDates.get(second);
+  if (s === undefined) {
+    s = d.toUTCString();
+    if (!Number.isNaN(second)) {
+      if (httpDates.size >= HTTP_DATES_MAX) httpDates.clear();
+      httpDates.set(second, s);
+    }
+  }
+  return s;
 }
 
 const OVERRIDES: ReadonlyArray<[string, string]> = [

@@ -61,3 +61,24 @@ describe('lazy request logger', () => {
     expect(lines[0]).toMatchObject({ reqId: 'R3', api: 'X' });
   });
 });
+
+describe('lazy logger chains', () => {
+  it('merges the bindings of every level, the newer value winning, in the order pino would', () => {
+    const { logger, lines } = capture('info');
+    const a = lazyChild(logger, { reqId: 'R4', api: 'first' });
+    const b = a.child({ api: 'GetObject', bucket: 'b' });
+    const c = b.child({ key: 'k', bucket: 'b2' });
+    expect(c).toBeInstanceOf(LazyLogger);
+    expect(c.bindings()).toMatchObject({ reqId: 'R4', api: 'GetObject', bucket: 'b2', key: 'k' });
+    // The parent levels are untouched by their children.
+    expect(b.bindings()).toMatchObject({ reqId: 'R4', api: 'GetObject', bucket: 'b' });
+    expect(b.bindings()).not.toHaveProperty('key');
+    c.info('hello');
+    b.info('parent');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ reqId: 'R4', api: 'GetObject', bucket: 'b2', key: 'k', msg: 'hello' });
+    expect(Object.keys(lines[0]!).filter((k) => ['reqId', 'api', 'bucket', 'key'].includes(k))).toEqual(['reqId', 'api', 'bucket', 'key']);
+    expect(lines[1]).toMatchObject({ reqId: 'R4', api: 'GetObject', bucket: 'b', msg: 'parent' });
+    expect(lines[1]).not.toHaveProperty('key');
+  });
+});

@@ -19,11 +19,18 @@ export class LazyLogger {
   constructor(
     private readonly parent: Logger,
     private readonly own: Bindings,
+    /** Bindings of the lazy logger this one is a child of; merged only when a line is written (a spread per request showed in profiles). */
+    private readonly inherited?: Bindings,
   ) {}
+
+  /** Every binding of the chain, the newer value winning. */
+  private merged(): Bindings {
+    return this.inherited ? { ...this.inherited, ...this.own } : this.own;
+  }
 
   /** The pino child, made on first use. */
   private get logger(): Logger {
-    return (this.real ??= this.parent.child(this.own));
+    return (this.real ??= this.parent.child(this.merged()));
   }
 
   get level(): LevelWithSilentOrString {
@@ -39,13 +46,13 @@ export class LazyLogger {
   }
 
   bindings(): Bindings {
-    return this.real ? this.real.bindings() : { ...this.parent.bindings(), ...this.own };
+    return this.real ? this.real.bindings() : { ...this.parent.bindings(), ...this.merged() };
   }
 
   child(bindings: Bindings, opts?: ChildLoggerOptions): Logger | LazyLogger {
     // Options (a level, serializers) change how lines are written: let pino handle those.
     if (this.real || (opts && Object.keys(opts).length > 0)) return this.logger.child(bindings, opts);
-    return new LazyLogger(this.parent, { ...this.own, ...bindings });
+    return new LazyLogger(this.parent, bindings, this.inherited ? this.merged() : this.own);
   }
 
   fatal(...args: unknown[]): void {

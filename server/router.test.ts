@@ -5,6 +5,20 @@ const route = (method: string, url: string, host = '127.0.0.1:9000', domains: st
   routeRequest(method, url, host, domains, headers);
 
 describe('routeRequest', () => {
+  it('reuses the routing of a headers object only for the same request line', () => {
+    const headers: Record<string, string> = { host: 'h' };
+    const domains: string[] = [];
+    const first = routeRequest('GET', '/b/k', 'h', domains, headers);
+    expect(routeRequest('GET', '/b/k', 'h', domains, headers)).toBe(first);
+    expect(routeRequest('HEAD', '/b/k', 'h', domains, headers).op).toEqual({ op: 'HeadObject', bucket: 'b', key: 'k' });
+    expect(routeRequest('GET', '/b/other', 'h', [], headers).op).toEqual({ op: 'GetObject', bucket: 'b', key: 'other' });
+    expect(routeRequest('GET', '/b/k', 'b.s3.test', ['s3.test'], headers).op).toEqual({ op: 'GetObject', bucket: 'b', key: 'b/k' });
+    headers['x-amz-copy-source'] = '/src/k';
+    expect(routeRequest('PUT', '/b/k', 'h', [], headers).op).toEqual({ op: 'CopyObject', bucket: 'b', key: 'k' });
+    delete headers['x-amz-copy-source'];
+    expect(routeRequest('PUT', '/b/k', 'h', [], headers).op).toEqual({ op: 'PutObject', bucket: 'b', key: 'k' });
+  });
+
   it('maps path-style requests to operations', () => {
     expect(route('GET', '/').op).toEqual({ op: 'ListBuckets' });
     expect(route('PUT', '/b').op).toEqual({ op: 'CreateBucket', bucket: 'b' });

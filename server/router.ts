@@ -126,6 +126,31 @@ export function routeRequest(
   domains: readonly string[],
   headers?: IncomingHttpHeaders,
 ): RoutedRequest {
+  if (!headers) return route(method, rawUrl, host, domains, undefined);
+  // Every request is routed twice (server/ops.ts for metrics and logs, then app.ts to
+  // dispatch), both with the request's own headers object: the second call reuses the first.
+  const hit = lastRouted.get(headers);
+  if (hit && hit.method === method && hit.rawUrl === rawUrl && hit.host === host && hit.domains === domains && hit.copy === (headers['x-amz-copy-source'] !== undefined)) {
+    return hit.routed;
+  }
+  const routed = route(method, rawUrl, host, domains, headers);
+  lastRouted.set(headers, { method, rawUrl, host, domains, copy: headers['x-amz-copy-source'] !== undefined, routed });
+  return routed;
+}
+
+/** The routing of a request's headers object, with every input it was computed from. */
+const lastRouted = new WeakMap<
+  IncomingHttpHeaders,
+  { method: string; rawUrl: string; host: string | undefined; domains: readonly string[]; copy: boolean; routed: RoutedRequest }
+>();
+
+function route(
+  method: string,
+  rawUrl: string,
+  host: string | undefined,
+  domains: readonly string[],
+  headers: IncomingHttpHeaders | undefined,
+): RoutedRequest {
   const q = rawUrl.indexOf('?');
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const query = parseQuery(q < 0 ? '' : rawUrl.slice(q + 1));

@@ -10,6 +10,7 @@ import type { Drive, RemovedUpload } from './drive.js';
 import { createErasureReader, createErasureWriter, getCodec, MemoryShardReader, translateError } from './erasure-api.js';
 import { decodeInlineShards, encodeInlineShards, fitsOneStripe } from './inline-shards.js';
 import { readSmallBody } from './small-body.js';
+import { MemoryBody } from './memory-body.js';
 import { ObjectLayerError, readQuorumNotReached, writeQuorumNotReached } from './errors.js';
 import {
   compareVersions,
@@ -101,19 +102,6 @@ export const objectInfoOf = (bucket: string, key: string, r: ObjectRecord): Obje
     : {}),
 });
 
-/** A stream of one buffer, cheaper than Readable.from() for the one-chunk case. */
-function readableOf(b: Buffer): Readable {
-  let sent = false;
-  return new Readable({
-    read() {
-      if (!sent) {
-        sent = true;
-        this.push(b);
-      }
-      this.push(null);
-    },
-  });
-}
 
 /** slotsByShard(layout)[shard] = the slot holding that shard (inverse of distribution). */
 export function slotsByShard(layout: ErasureLayout): number[] {
@@ -242,12 +230,17 @@ export class ErasureSet {
    * concurrent overwrite commits on them one after the other, and a read landing between the
    * commits would otherwise fail with ReadQuorumNotReached although the object is fine.
    */
-  async resolveSettled(bucket: string, key: string, distribution?: number[]): Promise<Resolved | undefined> {
-    const first = this.tryResolve(bucket, key, distribution);
-    if (!('error' in first)) return first.resolved;
-    if (!first.split) throw first.error;
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
-    return this.resolve(bucket, key, distribution);
+  resolveSettled(bucket: string, key: string, distribution?: number[]): Promise<Resolved | undefined> {
+    // Not async: the common answer (agreement at the first read) costs no extra async frame.
+    let first: ReturnType<ErasureSet['tryResolve']>;
+    try {
+      first = this.tryResolve(bucket, key, distribution);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!('error' in first)) return Promise.resolve(first.resolved);
+    if (!first.split) return Promise.reject(first.error);
+    return new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS)).then(() => this.resolve(bucket, key, distribution));
   }
 
   private tryResolve(
@@ -301,15 +294,28 @@ export class ErasureSet {
     versions.sort((a, b) => compareVersions(b.rec, a.rec));
     for (const v of versions) {
       if (v.slots.length < v.rec.layout.dataShards) continue;
-      const { inline: _inline, ...rec } = v.rec;
+      // v.rec was decoded from the raw record of v.slots[0], its inline bytes included: that
+      // slot gets it as is. Other slots get a copy with their own inline bytes, and slots
+      // without any a copy without; a record without inline bytes is shared by every slot
+      // (copies of a decoded record showed in profiles of small GETs).
+      const first = v.slots[0]!;
       const agreeing: Array<ObjectRecord | undefined> = new Array(this.n).fill(undefined);
+      let bare: ObjectRecord | undefined = v.rec.inline === undefined ? v.rec : undefined;
       let anyInline = false;
       for (const slot of v.slots) {
-        const inl = objectRecordInline(raws[slot]!);
-        if (inl) anyInline = true;
-        agreeing[slot] = inl ? { ...rec, inline: inl } : rec;
+        const inl = slot === first ? v.rec.inline : objectRecordInline(raws[slot]!);
+        if (inl) {
+          anyInline = true;
+          agreeing[slot] = slot === first ? v.rec : { ...v.rec, inline: inl };
+        } else {
+          if (!bare) {
+            const { inline: _inline, ...rest } = v.rec;
+            bare = rest;
+          }
+          agreeing[slot] = bare;
+        }
       }
-      const chosen = anyInline ? agreeing[v.slots[0]!]! : rec;
+      const chosen = anyInline ? agreeing[first]! : bare!;
       return { resolved: partial ? { rec: chosen, agreeing, partial } : { rec: chosen, agreeing } };
     }
     if (missing >= this.defaultReadQuorum) return { resolved: undefined };
@@ -571,7 +577,8 @@ export class ErasureSet {
       const data = decodeInlineShards(rec.layout, slotOf.map((slot) => resolved.agreeing[slot]?.inline), rec.size);
       if (data) {
         if (!resolved.partial && resolved.agreeing.filter(Boolean).length < this.n) this.queueHeal(bucket, key, 'read');
-        return readableOf(data.subarray(start, end + 1));
+        // One buffer, which the HTTP layer may send whole (storage/memory-body.ts).
+        return new MemoryBody(data.subarray(start, end + 1));
       }
     }
     // Shard files, or a degraded inline read, may need every drive that holds the version.

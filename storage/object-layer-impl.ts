@@ -190,8 +190,11 @@ export class ErasureObjectLayer implements ObjectLayer {
     return this.sets.flatMap((s) => s.drives.map((d, i) => (s.isOnline(i) ? d : null)));
   }
 
+  /** A majority of all drive slots (online or not); counted without building allDrives() (every request asks). */
   private bucketQuorum(): number {
-    return Math.floor(this.allDrives().length / 2) + 1;
+    let slots = 0;
+    for (const s of this.sets) slots += s.drives.length;
+    return Math.floor(slots / 2) + 1;
   }
 
   /** The bucket record if a majority of all drives hold it. */
@@ -201,18 +204,22 @@ export class ErasureObjectLayer implements ObjectLayer {
     let found = 0;
     // Every request reads this: stop once a majority of all drives hold the record (the rest cannot change "exists").
     const enough = this.bucketQuorum();
-    for (const d of this.allDrives()) {
-      if (!d) continue;
-      try {
-        answered++;
-        const r = d.getBucket(bucket);
-        if (!r) continue;
-        const s = seen.get(r.created) ?? { n: 0, rec: r };
-        s.n++;
-        seen.set(r.created, s);
-        if (++found >= enough) break;
-      } catch {
-        answered--;
+    // Slot by slot without allDrives(): no array per request, and the loop stops early anyway.
+    scan: for (const set of this.sets) {
+      for (let i = 0; i < set.drives.length; i++) {
+        const d = set.drives[i];
+        if (!d || !set.isOnline(i)) continue;
+        try {
+          answered++;
+          const r = d.getBucket(bucket);
+          if (!r) continue;
+          const s = seen.get(r.created) ?? { n: 0, rec: r };
+          s.n++;
+          seen.set(r.created, s);
+          if (++found >= enough) break scan;
+        } catch {
+          answered--;
+        }
       }
     }
     let total = 0;

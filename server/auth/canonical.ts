@@ -76,8 +76,19 @@ export function splitRawUrl(rawUrl: string): { path: string; query: string } {
   return { path: path === '' ? '/' : path, query: q >= 0 ? url.slice(q + 1) : '' };
 }
 
+/** Only characters SigV4 keeps as they are in a path (unreserved and '/'). */
+function isPlainPath(p: string): boolean {
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c > 0x7f || (UNRESERVED[c] !== 1 && c !== 0x2f)) return false;
+  }
+  return true;
+}
+
 /** Canonical URI candidates, most likely first, without duplicates. */
 export function canonicalUriCandidates(rawPath: string): string[] {
+  // Nearly every path is unreserved characters and '/': it is its own re-encoding.
+  if (isPlainPath(rawPath)) return [rawPath];
   const reencoded = awsUriEncode(percentDecode(rawPath), true);
   return reencoded === rawPath ? [rawPath] : [rawPath, reencoded];
 }
@@ -148,7 +159,19 @@ export function headerValueText(v: string): string {
 
 /** Trim and collapse inner runs of spaces/tabs, as the SDK signers do. */
 function canonicalHeaderValue(v: string): string {
+  if (isCanonicalAscii(v)) return v;
   return headerValueText(v).replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+}
+
+/** ASCII without tabs, leading/trailing spaces or runs of spaces: already canonical (nearly every value; no regex then). */
+function isCanonicalAscii(v: string): boolean {
+  const last = v.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 0x7f || c === 0x09) return false;
+    if (c === 0x20 && (i === 0 || i === last || v.charCodeAt(i + 1) === 0x20)) return false;
+  }
+  return true;
 }
 
 /**

@@ -1,13 +1,14 @@
 /**
  * SigV4 primitives: signing-key derivation (cached), HMAC, constant-time compare.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  // One-shot: no Hash object per call (a string is hashed as UTF-8, as Hash.update does).
+  return hash('sha256', data, 'hex');
 }
 
 export function hmacHex(key: Buffer, data: string): string {
@@ -48,15 +49,47 @@ export function signaturesEqual(expectedHex: string, providedHex: string): boole
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** yyyymmddThhmmssZ → Date; undefined if malformed. */
+/** The number written by the ASCII digits s[from, to), or -1 if any is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** yyyymmddThhmmssZ → Date; undefined if malformed. Parsed by hand: every signed request has one. */
 export function parseAmzDate(s: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (!m) return undefined;
-  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  if (s.length !== 16 || s.charCodeAt(8) !== 0x54 /* T */ || s.charCodeAt(15) !== 0x5a /* Z */) return undefined;
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 4, 6);
+  const day = digits(s, 6, 8);
+  const h = digits(s, 9, 11);
+  const mi = digits(s, 11, 13);
+  const sec = digits(s, 13, 15);
+  if (y < 0 || mo < 0 || day < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
+  const d = new Date(Date.UTC(y, mo - 1, day, h, mi, sec));
   // Reject rollovers like month 13 or second 61, which Date.UTC silently normalises.
   return formatAmzDate(d) === s ? d : undefined;
 }
 
+const pad2 = (n: number) => (n < 10 ? '0' + n : String(n));
+
+/** Date → yyyymmddThhmmssZ (the ISO form without separators and milliseconds). */
 export function formatAmzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const y = d.getUTCFullYear();
+  // Outside four-digit years toISOString has its own (signed, six-digit) form: keep it.
+  if (!(y >= 1000 && y <= 9999)) return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return (
+    String(y) +
+    pad2(d.getUTCMonth() + 1) +
+    pad2(d.getUTCDate()) +
+    'T' +
+    pad2(d.getUTCHours()) +
+    pad2(d.getUTCMinutes()) +
+    pad2(d.getUTCSeconds()) +
+    'Z'
+  );
 }
