@@ -15,8 +15,10 @@
  * blocks land straight in per-block output chunks (one plaintext block each,
  * ~blockSize bytes: a socket-sized write), hashes in a small side buffer. No
  * per-frame buffer, no copy; each output chunk is handed downstream and never
- * touched again. A block whose frames do not all verify is redone by the
- * per-block path above (degraded, reconstructing), in order.
+ * touched again (whole-block chunks are lent from erasure/chunk-pool.ts; the
+ * HTTP response returns them after the socket write). A block whose frames do
+ * not all verify is redone by the per-block path above (degraded,
+ * reconstructing), in order.
  *
  * Up to READ_AHEAD batches are fetched concurrently; Readable.from() pulls the
  * generator only when the consumer wants more, which is the backpressure.
@@ -25,6 +27,7 @@ import { Readable } from 'node:stream';
 import { bitrotHashSize, bitrotVerify } from './bitrot.js';
 import { abortReason } from './encoder.js';
 import { ErasureError } from './errors.js';
+import { lendChunk, takeChunk } from './chunk-pool.js';
 import { readScattered } from './scatter-read.js';
 import {
   blockFrameLength,
@@ -33,6 +36,7 @@ import {
   checkShardHeader,
   frameSize,
   SHARD_HEADER_SIZE,
+  shardBlockSize,
   shardLengthFor,
   validateLayout,
 } from './shard-format.js';
@@ -169,7 +173,10 @@ class BlockDecoder {
       blocks.push({ b, lo, hi, len, sLo: Math.floor(lo / len), sHi: Math.floor((hi - 1) / len), out: null });
     }
     // Output chunk of a block: its needed shard blocks back to back; hashes of the whole batch side by side.
-    const chunks = blocks.map((x) => Buffer.allocUnsafe((x.sHi - x.sLo + 1) * x.len));
+    // Whole-block chunks come from the chunk pool (the HTTP response gives them back once sent).
+    const full = this.k * shardBlockSize(this.layout);
+    const pooled = blocks.map((x) => (x.sHi - x.sLo + 1) * x.len === full);
+    const chunks = blocks.map((x, j) => (pooled[j] ? takeChunk(full) : Buffer.allocUnsafe((x.sHi - x.sLo + 1) * x.len)));
     const hashes = Buffer.allocUnsafe(blocks.length * this.k * hs);
     const ok = blocks.map(() => true);
     const reads: Promise<void>[] = [];
@@ -196,7 +203,9 @@ class BlockDecoder {
     }
     await Promise.all(reads);
     blocks.forEach((x, j) => {
-      if (ok[j]) x.out = chunks[j]!.subarray(x.lo - x.sLo * x.len, x.hi - x.sLo * x.len);
+      if (!ok[j]) return; // its chunk is dropped, never reused: a timed-out read may still land in it
+      const out = chunks[j]!.subarray(x.lo - x.sLo * x.len, x.hi - x.sLo * x.len);
+      x.out = pooled[j] ? lendChunk(out) : out;
     });
     return blocks;
   }

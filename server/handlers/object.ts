@@ -16,6 +16,8 @@ import {
 import { checksumHeaderName } from '../../core/checksums.js';
 import type { ByteRange, ObjectInfo } from '../../storage/object-layer.js';
 import { parseRange, resolveRange } from '../range.js';
+import { ReleasingBody } from '../response-body.js';
+import { memoryBodyOf } from '../../storage/memory-body.js';
 import { S3Error } from '../s3-error.js';
 import { sseReadRequestFrom, sseWriteRequestFrom, writeSseHeaders } from '../sse.js';
 import { answeredByPreconditions, hasReadPreconditions, refuseIfNoneMatchEtag, writeConditionsFrom } from '../conditional.js';
@@ -132,7 +134,10 @@ export async function getObject(ctx: RequestContext, op: ObjectOp): Promise<void
     res.stream.destroy();
     throw err;
   }
-  ctx.reply.send(res.stream);
+  // Gives pooled read chunks back once the socket has them (server/response-body.ts).
+  // A small object's bytes are in memory already (storage/memory-body.ts): sent whole, no pipe.
+  const whole = memoryBodyOf(res.stream);
+  ctx.reply.send(whole ?? new ReleasingBody(res.stream));
 }
 
 export async function headObject(ctx: RequestContext, op: ObjectOp): Promise<void> {
