@@ -96,7 +96,11 @@ async function primary(config: ServerConfig, logger: Logger): Promise<void> {
   (await import('./server/cluster-metrics.js')).serveClusterMetrics();
   const { banner } = await import('./server/banner.js');
   const log = logger.child({ role: 'primary' });
-  const cluster = runPrimary({ workers: config.workers, logger: log });
+  // CAIRN_LMDB_COMMITTER=primary: this process runs every worker's object-record commits (storage/commit-host.ts).
+  const { committerEnabled } = await import('./storage/commit-protocol.js');
+  const committer = committerEnabled(process.env);
+  if (committer) (await import('./storage/commit-host.js')).serveCommits(log.child({ component: 'committer' }));
+  const cluster = runPrimary({ workers: config.workers, logger: log, advancedIpc: committer });
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
@@ -139,7 +143,9 @@ async function worker(config: ServerConfig, logger: Logger): Promise<void> {
 
   let running: RunningCairn;
   try {
-    running = await startCairn(config, logger, role ? { background: role.background, ...(role.port !== undefined ? { port: role.port } : {}) } : {});
+    const { committerEnabled } = await import('./storage/commit-protocol.js');
+    const commits = role && committerEnabled(process.env) ? await import('./storage/commit-forwarder.js').then((m) => new m.CommitClient(m.clusterWorkerPort())) : undefined;
+    running = await startCairn(config, logger, role ? { background: role.background, ...(role.port !== undefined ? { port: role.port } : {}), ...(commits ? { commits } : {}) } : {});
   } catch (err) {
     logger.fatal({ err }, 'cannot start');
     process.stderr.write(`cairn: cannot start: ${(err as Error).message}\n`);

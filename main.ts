@@ -11,6 +11,7 @@ import { startMultipartCleanup, type MultipartCleanup } from './server/multipart
 import { setupOps, type OpsSetup } from './server/ops-setup.js';
 import { openObjectLayer } from './storage/index.js';
 import type { ObjectLayer } from './storage/object-layer.js';
+import type { CommitClient } from './storage/commit-forwarder.js';
 
 export { banner } from './server/banner.js';
 
@@ -44,6 +45,8 @@ export interface StartOptions {
   background?: boolean;
   /** Listen on this port instead of config.address.port (a restarted worker pinning an ephemeral port). */
   port?: number;
+  /** A cluster worker whose object-record writes go to the primary's committer (CAIRN_LMDB_COMMITTER=primary). */
+  commits?: CommitClient;
 }
 
 /**
@@ -65,6 +68,7 @@ export async function startCairn(config: ServerConfig, logger: Logger, opts: Sta
     reducedParity: config.reducedParity,
     ...(config.driveTimeoutMs !== undefined ? { driveTimeoutMs: config.driveTimeoutMs } : {}),
     ...(config.driveProbeIntervalMs !== undefined ? { driveProbeIntervalMs: config.driveProbeIntervalMs } : {}),
+    ...(opts.commits ? { commits: opts.commits } : {}),
     logger: logger.child({ component: 'storage' }),
   });
   let app: App;

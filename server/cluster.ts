@@ -5,7 +5,8 @@ import type { StorageTopology } from '../storage/object-layer.js';
 /**
  * Every core: a primary process forks N workers that each run the whole server
  * (storage + HTTP) and share the listening socket through node:cluster. The
- * primary holds no storage and serves no request; it starts the workers,
+ * primary holds no storage (unless it is the experimental LMDB committer,
+ * storage/commit-host.ts) and serves no request; it starts the workers,
  * prints the banner once all are listening, restarts a worker that dies, and
  * drains them all on SIGTERM/SIGINT.
  *
@@ -78,6 +79,8 @@ export interface PrimaryOptions {
   backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
   /** After this, workers still draining are killed and shutdown reports failure. */
   drainTimeoutMs?: number;
+  /** IPC with advanced serialization (Buffers cross as bytes): needed by the LMDB committer (storage/commit-host.ts). */
+  advancedIpc?: boolean;
 }
 
 export interface Primary {
@@ -177,6 +180,7 @@ export function runPrimary(opts: PrimaryOptions): Primary {
     }, delay);
   }
 
+  if (opts.advancedIpc) cluster.setupPrimary({ serialization: 'advanced' });
   for (const s of slots) fork(s);
 
   let shuttingDown: Promise<number> | undefined;

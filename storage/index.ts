@@ -7,6 +7,7 @@ import { CheckedDrive, type CheckedDriveOptions } from './checked-drive.js';
 import type { Drive } from './drive.js';
 import { instrumentDrive, registerIoStats, type DriveIoStats } from './drive-stats.js';
 import { LocalDrive } from './local-drive.js';
+import { forwardCommits, type CommitClient } from './commit-forwarder.js';
 import { ErasureObjectLayer } from './object-layer-impl.js';
 import type { ObjectLayer } from './object-layer.js';
 import { resolveParity } from './storage-class.js';
@@ -36,6 +37,8 @@ export interface StorageConfig {
   driveTimeoutMs?: number;
   /** How often an offline drive is probed (and an online one's directory checked), ms; default 5 s. */
   driveProbeIntervalMs?: number;
+  /** Send object-record writes to one committer process (cluster workers; storage/commit-host.ts). */
+  commits?: CommitClient;
 }
 
 export const DEFAULT_BLOCK_SIZE = 1 << 20;
@@ -67,7 +70,7 @@ export async function openObjectLayer(cfg: StorageConfig): Promise<ObjectLayer> 
             const d = await LocalDrive.open(path);
             const removed = await d.cleanupStaleTmp();
             if (removed > 0) logger?.info({ drive: path, removed }, 'removed leftovers of dead writers');
-            return instrumentDrive(d, stats).drive;
+            return instrumentDrive(cfg.commits ? await forwardCommits(d, cfg.commits) : d, stats).drive;
           };
           let inner: Drive | undefined;
           if (s.state === 'offline') logger?.warn({ drive: s.path, err: s.error }, 'drive offline');

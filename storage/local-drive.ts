@@ -21,6 +21,7 @@ import type {
 import {
   compareVersions,
   decodeBucketRecord,
+  decodeListEntry,
   decodeObjectRecord,
   decodePartRecord,
   decodeUploadRecord,
@@ -114,6 +115,27 @@ function conditionsHold(cur: ObjectRecord | undefined, c: WriteConditions | unde
     if (c.ifMatch !== '*' && c.ifMatch !== cur.etag) return false;
   }
   return true;
+}
+
+/** A removed upload as stored bytes (encodeUploadRecord / encodePartRecord), for the IPC channel. */
+export interface EncodedRemovedUpload {
+  upload: Buffer;
+  parts: Buffer[];
+}
+
+/** CommitObjectResult with records as stored bytes (LocalDrive.commitObjectEncoded). */
+export type EncodedCommitResult =
+  | { status: 'committed'; previous?: Buffer; removedUpload?: EncodedRemovedUpload }
+  | { status: 'superseded'; removedUpload?: EncodedRemovedUpload }
+  | { status: 'precondition' }
+  | { status: 'upload-missing' };
+
+function encodeRemovedUpload(r: RemovedUpload): EncodedRemovedUpload {
+  return { upload: encodeUploadRecord(r.upload), parts: r.parts.map(encodePartRecord) };
+}
+
+export function decodeRemovedUpload(r: EncodedRemovedUpload): RemovedUpload {
+  return { upload: decodeUploadRecord(r.upload), parts: r.parts.map((p) => decodePartRecord(p)) };
 }
 
 function pidAlive(pid: number): boolean {
@@ -241,33 +263,75 @@ export class LocalDrive implements Drive {
     rec: ObjectRecord,
     opts: { conditions?: WriteConditions; completeUpload?: string; encoded?: EncodedObject } = {},
   ): Promise<CommitObjectResult> {
-    const k = objKey(bucket, key);
     const value = opts.encoded?.value ?? encodeObjectRecord(rec);
     const entry = opts.encoded?.entry ?? encodeListEntry(listEntryOf(rec));
-    return this.env.transaction((): CommitObjectResult => {
-      let removedUpload: RemovedUpload | undefined;
-      if (opts.completeUpload !== undefined) {
-        if (!this.uploads.get(uploadKey(bucket, key, opts.completeUpload))) return { status: 'upload-missing' };
+    return this.env.transaction(() => this.commitObjectInTxn(bucket, key, rec, value, entry, opts).result);
+  }
+
+  /**
+   * commitObject for a committer serving other processes (storage/commit-host.ts): the
+   * record comes as stored bytes and the previous record and removed upload go back as
+   * bytes, so nothing but Buffers crosses the IPC channel.
+   */
+  commitObjectEncoded(
+    bucket: string,
+    key: string,
+    encoded: EncodedObject,
+    opts: { conditions?: WriteConditions; completeUpload?: string } = {},
+  ): Promise<EncodedCommitResult> {
+    // Only the version identity is compared: the list entry has it and is cheap to decode.
+    const ours = decodeListEntry(encoded.entry);
+    return this.env.transaction((): EncodedCommitResult => {
+      const { result, raw } = this.commitObjectInTxn(bucket, key, ours, encoded.value, encoded.entry, opts);
+      const removedUpload = 'removedUpload' in result && result.removedUpload ? encodeRemovedUpload(result.removedUpload) : undefined;
+      switch (result.status) {
+        case 'committed':
+          return { status: 'committed', ...(raw ? { previous: raw } : {}), ...(removedUpload ? { removedUpload } : {}) };
+        case 'superseded':
+          return { status: 'superseded', ...(removedUpload ? { removedUpload } : {}) };
+        default:
+          return result;
       }
-      const raw = this.objects.get(k);
-      const cur = raw ? decodeObjectRecord(raw) : undefined;
-      if (!conditionsHold(cur, opts.conditions)) return { status: 'precondition' };
-      if (opts.completeUpload !== undefined) removedUpload = this.removeUploadInTxn(bucket, key, opts.completeUpload);
-      if (cur && compareVersions(cur, rec) >= 0) return { status: 'superseded', removedUpload };
-      void this.objects.put(k, value);
-      void this.objlist.put(k, entry);
-      return { status: 'committed', previous: cur, removedUpload };
     });
   }
 
+  /** The compare-and-put, inside a write transaction; `raw` is the previous record's bytes. */
+  private commitObjectInTxn(
+    bucket: string,
+    key: string,
+    ours: { modTime: number; versionId: string; dataDir: string },
+    value: Buffer,
+    entry: Buffer,
+    opts: { conditions?: WriteConditions; completeUpload?: string },
+  ): { result: CommitObjectResult; raw?: Buffer } {
+    const k = objKey(bucket, key);
+    let removedUpload: RemovedUpload | undefined;
+    if (opts.completeUpload !== undefined) {
+      if (!this.uploads.get(uploadKey(bucket, key, opts.completeUpload))) return { result: { status: 'upload-missing' } };
+    }
+    const raw = this.objects.get(k);
+    const cur = raw ? decodeObjectRecord(raw) : undefined;
+    if (!conditionsHold(cur, opts.conditions)) return { result: { status: 'precondition' } };
+    if (opts.completeUpload !== undefined) removedUpload = this.removeUploadInTxn(bucket, key, opts.completeUpload);
+    if (cur && compareVersions(cur, ours) >= 0) return { result: { status: 'superseded', removedUpload } };
+    void this.objects.put(k, value);
+    void this.objlist.put(k, entry);
+    return { result: { status: 'committed', previous: cur, removedUpload }, ...(raw ? { raw } : {}) };
+  }
+
   restoreObject(bucket: string, key: string, ours: VersionIdentity, previous?: ObjectRecord): Promise<void> {
+    return this.restoreObjectEncoded(bucket, key, ours, previous ? { value: encodeObjectRecord(previous), entry: encodeListEntry(listEntryOf(previous)) } : undefined);
+  }
+
+  /** restoreObject with the previous record as stored bytes (a committer serving other processes). */
+  restoreObjectEncoded(bucket: string, key: string, ours: VersionIdentity, previous?: EncodedObject): Promise<void> {
     const k = objKey(bucket, key);
     return this.env.transaction(() => {
       const raw = this.objects.get(k);
       if (!raw || !sameVersion(decodeObjectRecord(raw), ours)) return;
       if (previous) {
-        void this.objects.put(k, encodeObjectRecord(previous));
-        void this.objlist.put(k, encodeListEntry(listEntryOf(previous)));
+        void this.objects.put(k, previous.value);
+        void this.objlist.put(k, previous.entry);
       } else {
         void this.objects.remove(k);
         void this.objlist.remove(k);
@@ -275,16 +339,21 @@ export class LocalDrive implements Drive {
     });
   }
 
-  deleteObject(bucket: string, key: string, expect?: VersionIdentity): Promise<ObjectRecord | undefined> {
+  async deleteObject(bucket: string, key: string, expect?: VersionIdentity): Promise<ObjectRecord | undefined> {
+    const raw = await this.deleteObjectEncoded(bucket, key, expect);
+    return raw ? decodeObjectRecord(raw) : undefined;
+  }
+
+  /** deleteObject returning the removed record's bytes (a committer serving other processes). */
+  deleteObjectEncoded(bucket: string, key: string, expect?: VersionIdentity): Promise<Buffer | undefined> {
     const k = objKey(bucket, key);
     return this.env.transaction(() => {
       const raw = this.objects.get(k);
       if (!raw) return undefined;
-      const cur = decodeObjectRecord(raw);
-      if (expect && !sameVersion(cur, expect)) return undefined;
+      if (expect && !sameVersion(decodeObjectRecord(raw), expect)) return undefined;
       void this.objects.remove(k);
       void this.objlist.remove(k);
-      return cur;
+      return raw;
     });
   }
 
