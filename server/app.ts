@@ -107,7 +107,12 @@ export async function buildApp(deps: ServerDeps): Promise<App> {
   // Health, metrics and admin endpoints; per-request metrics, audit and log context (server/ops.ts).
   if (deps.ops) {
     const ops = deps.ops;
-    app.addHook('onRequest', (request, reply) => ops.onRequest(request, reply));
+    // Callback style, as above: an S3 request passes on synchronously, only ops endpoints wait.
+    app.addHook('onRequest', (request, reply, done) => {
+      const answering = ops.onRequest(request, reply);
+      if (answering === undefined) done();
+      else answering.then(() => done(), (err: Error) => done(err));
+    });
   }
 
   // The line is debug: without that level the hook (one more async step per request) is not installed.

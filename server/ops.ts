@@ -49,57 +49,71 @@ export interface OpsOptions {
 }
 
 export interface Ops {
-  onRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
+  /**
+   * Undefined, synchronously, for a request left to the S3 router (nearly all of them: no
+   * promise and microtask per request); a promise when this answers it (health, metrics, admin).
+   */
+  onRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> | undefined;
 }
 
 export function createOps(opts: OpsOptions): Ops {
   return {
-    async onRequest(request, reply) {
+    onRequest(request, reply) {
       const rawUrl = request.raw.url ?? '/';
       const q = rawUrl.indexOf('?');
       const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
       const method = request.method;
-      if ((method === 'GET' || method === 'HEAD') && !isSigned(request, rawUrl)) {
-        switch (path) {
-          case '/health/live':
-            return json(reply, 200, { status: 'ok' });
-          case '/health/ready': {
-            const r = readiness(opts.objects.topology());
-            return json(reply, r.ready ? 200 : 503, { status: r.ready ? 'ok' : 'unavailable', sets: r.sets });
-          }
-          case '/metrics': {
-            if (!metricsAuthorized(opts.metricsToken, request.headers.authorization)) {
-              reply.code(401).header('www-authenticate', 'Bearer realm="cairn-metrics"').type('text/plain').send('unauthorized\n');
-              return reply;
-            }
-            reply.code(200).type(opts.metrics.contentType).send(await opts.metrics.render());
-            return reply;
-          }
-        }
+      if ((method === 'GET' || method === 'HEAD') && (path === '/health/live' || path === '/health/ready' || path === '/metrics') && !isSigned(request, rawUrl)) {
+        return answerOpsEndpoint(opts, request, reply, path);
       }
       if (method === 'GET' && path === ADMIN_INFO_PATH && isSigned(request, rawUrl)) {
-        const auth = await authenticate(
-          { method, rawUrl, headers: request.headers, rawHeaders: request.raw.rawHeaders },
-          opts.credentials,
-        );
-        if (auth.accessKey !== opts.adminAccessKey) throw new S3Error('AccessDenied', 403, 'Access Denied.');
-        return json(reply, 200, await clusterInfo(opts.objects.topology(), opts.version));
+        return answerAdmin(opts, request, reply, rawUrl, async () => json(reply, 200, await clusterInfo(opts.objects.topology(), opts.version)));
       }
       // Heal and drives (server/admin-heal.ts): same auth as info; which requests it claims is said there.
       const adminHeal = isAdminHealPath(path) && isSigned(request, rawUrl) ? matchAdminHeal(method, path, q < 0 ? '' : rawUrl.slice(q + 1)) : undefined;
       if (adminHeal) {
-        const auth = await authenticate(
-          { method, rawUrl, headers: request.headers, rawHeaders: request.raw.rawHeaders },
-          opts.credentials,
-        );
-        if (auth.accessKey !== opts.adminAccessKey) throw new S3Error('AccessDenied', 403, 'Access Denied.');
-        const answer = await answerAdminHeal(adminHeal, opts.objects);
-        return json(reply, answer.status, answer.body);
+        return answerAdmin(opts, request, reply, rawUrl, async () => {
+          const answer = await answerAdminHeal(adminHeal, opts.objects);
+          return json(reply, answer.status, answer.body);
+        });
       }
       track(opts, request, reply, rawUrl);
       return undefined;
     },
   };
+}
+
+/** /health/live, /health/ready, /metrics (unsigned GET or HEAD). */
+async function answerOpsEndpoint(opts: OpsOptions, request: FastifyRequest, reply: FastifyReply, path: string): Promise<FastifyReply> {
+  switch (path) {
+    case '/health/live':
+      return json(reply, 200, { status: 'ok' });
+    case '/health/ready': {
+      const r = readiness(opts.objects.topology());
+      return json(reply, r.ready ? 200 : 503, { status: r.ready ? 'ok' : 'unavailable', sets: r.sets });
+    }
+    default: {
+      if (!metricsAuthorized(opts.metricsToken, request.headers.authorization)) {
+        reply.code(401).header('www-authenticate', 'Bearer realm="cairn-metrics"').type('text/plain').send('unauthorized\n');
+        return reply;
+      }
+      reply.code(200).type(opts.metrics.contentType).send(await opts.metrics.render());
+      return reply;
+    }
+  }
+}
+
+/** An admin API request: only the admin access key, then `answer`. */
+async function answerAdmin(
+  opts: OpsOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  rawUrl: string,
+  answer: () => Promise<FastifyReply>,
+): Promise<FastifyReply> {
+  const auth = await authenticate({ method: request.method, rawUrl, headers: request.headers, rawHeaders: request.raw.rawHeaders }, opts.credentials);
+  if (auth.accessKey !== opts.adminAccessKey) throw new S3Error('AccessDenied', 403, 'Access Denied.');
+  return answer();
 }
 
 function json(reply: FastifyReply, status: number, body: unknown): FastifyReply {

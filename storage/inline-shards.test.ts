@@ -38,6 +38,23 @@ describe('inline shards (one-stripe objects without the stream machinery)', () =
     }
   }
 
+  it('reuses its ronomon stripe safely: back-to-back and concurrent writes of other sizes over leftover bytes', async () => {
+    const layout = layoutOf(4, 2);
+    const codec = getCodec('ronomon');
+    // A large random body first leaves non-zero bytes everywhere a later, smaller stripe's parity goes.
+    const sizes = [64 * 1024, 1, 5000, 4096, 100, 64 * 1024 - 3, 7, 12_345];
+    const bodies = sizes.map((size, i) => Buffer.from(Array.from({ length: size }, (_, j) => (j * 131 + i * 17 + (j >> 7)) & 0xff)));
+    for (const data of bodies) {
+      const fast = await encodeInlineShards(layout, codec, data);
+      expect(fast.map((b) => b.toString('hex'))).toEqual((await streamed(layout, data)).map((b) => b.toString('hex')));
+    }
+    const together = await Promise.all(bodies.map((data) => encodeInlineShards(layout, codec, data)));
+    for (let i = 0; i < bodies.length; i++) {
+      expect(together[i]!.map((b) => b.toString('hex'))).toEqual((await streamed(layout, bodies[i]!)).map((b) => b.toString('hex')));
+      expect(decodeInlineShards(layout, together[i]!, bodies[i]!.length)?.equals(bodies[i]!)).toBe(true);
+    }
+  });
+
   it('declines (undefined) when a data shard is missing or corrupt, and the stream decoder then reconstructs', async () => {
     const layout = layoutOf(4, 2);
     const data = pattern(5000, 9);
