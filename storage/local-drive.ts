@@ -55,6 +55,8 @@ const SEP = '\0';
 const enc = (s: string) => Buffer.from(s, 'utf8');
 const objKey = (bucket: string, key: string) => enc(bucket + SEP + key);
 const uploadKey = (bucket: string, key: string, uploadId: string) => enc(bucket + SEP + key + SEP + uploadId);
+/** Shard bytes written between early fdatasyncs (see createShardWriter). */
+const EARLY_SYNC_BYTES = 4 * 1024 * 1024;
 function partKey(uploadId: string, n: number): Buffer {
   const b = Buffer.allocUnsafe(Buffer.byteLength(uploadId) + 5);
   const o = b.write(uploadId + SEP, 'utf8');
@@ -459,31 +461,57 @@ export class LocalDrive implements Drive {
     let opening: Promise<FileHandle> | undefined;
     const handle = () =>
       (opening ??= mkdir(dir, { recursive: true }).then(async () => (fh = await open(path, 'w'))));
+    // Early writeback: with the default dirty-page limits nothing reaches the disk until the final
+    // fdatasync, which then flushes the whole shard while the CPU idles (~75 ms of a ~260 ms 64 MiB PUT
+    // here, one PUT in flight; ~25 ms with this).
+    // Every EARLY_SYNC_BYTES an fdatasync starts beside the writes (never more than one per file),
+    // so the disk works while the encoder does and the final one only flushes the tail. Node has
+    // no sync_file_range; fdatasync is what starts writeback. Its error is kept and fails finish():
+    // after a failed fsync the kernel may have dropped the dirty pages, so the shard is not durable.
+    let unsynced = 0;
+    let syncing: Promise<void> | undefined;
+    let syncError: unknown;
+    const wrote = (h: FileHandle, n: number) => {
+      unsynced += n;
+      if (unsynced < EARLY_SYNC_BYTES || syncing) return;
+      unsynced = 0;
+      syncing = h.datasync().then(
+        () => void (syncing = undefined),
+        (err: unknown) => void ((syncError ??= err), (syncing = undefined)),
+      );
+    };
     return {
       async write(chunk: Buffer) {
         const h = fh ?? (await handle());
         let off = 0;
         while (off < chunk.length) off += (await h.write(chunk, off, chunk.length - off)).bytesWritten;
+        wrote(h, chunk.length);
       },
       // One pwritev per call (the encoder's [hash][block] frames, several stripes at a time); short writes continue.
       async writev(chunks: Buffer[]) {
         const h = fh ?? (await handle());
         let list = chunks.filter((c) => c.length > 0);
+        let total = 0;
         while (list.length > 0) {
           let n = (await h.writev(list)).bytesWritten;
+          total += n;
           let i = 0;
           while (i < list.length && n >= list[i]!.length) n -= list[i++]!.length;
           list = list.slice(i);
           if (n > 0) list[0] = list[0]!.subarray(n);
         }
+        wrote(h, total);
       },
       async finish() {
         const h = await handle();
+        await syncing;
+        if (syncError !== undefined) throw syncError;
         await h.datasync();
         await h.close();
         fh = undefined;
       },
       abort: async () => {
+        await syncing;
         await fh?.close().catch(() => {});
         fh = undefined;
         await rm(dir, { recursive: true, force: true });
