@@ -17,7 +17,7 @@ import { postObject } from './handlers/post-object.js';
 import { RangeNotSatisfiable } from './range.js';
 import { noteErrorCode } from './request-info.js';
 import { lazyChild } from './request-logger.js';
-import { routeRequest, type RoutedRequest } from './router.js';
+import { routeOf, type RoutedRequest } from './router.js';
 import { S3Error } from './s3-error.js';
 
 /**
@@ -141,7 +141,7 @@ export async function buildApp(deps: ServerDeps): Promise<App> {
       let routed: RoutedRequest | undefined;
       try {
         const rawUrl = request.raw.url ?? '/';
-        routed = routeRequest(request.method, rawUrl, request.headers.host, deps.domains, request.headers);
+        routed = routeOf(request.raw, deps.domains);
         if (routed.op.op === 'PostObject') {
           // A browser form carries its signature as a form field, over the policy:
           // the handler authenticates it once the fields before the file are read.

@@ -11,7 +11,7 @@ import type { ClientIpResolver } from './client-ip.js';
 import { clusterInfo, readiness } from './health.js';
 import { metricsAuthorized, type CairnMetrics } from './metrics.js';
 import { errorCodeOf } from './request-info.js';
-import { routeRequest } from './router.js';
+import { routeOf } from './router.js';
 import { S3Error } from './s3-error.js';
 
 /**
@@ -154,7 +154,7 @@ function track(opts: OpsOptions, request: FastifyRequest, reply: FastifyReply, r
   let bucket: string | undefined;
   let key: string | undefined;
   try {
-    const { op } = routeRequest(request.method, rawUrl, request.headers.host, opts.domains, request.headers);
+    const { op } = routeOf(request.raw, opts.domains);
     api = op.op;
     bucket = 'bucket' in op ? op.bucket : undefined;
     key = 'key' in op ? op.key : undefined;

@@ -1,22 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { bucketFromHost, parseQuery, routeRequest } from './router.js';
+import type { IncomingMessage } from 'node:http';
+import { bucketFromHost, parseQuery, routeOf, routeRequest } from './router.js';
 
 const route = (method: string, url: string, host = '127.0.0.1:9000', domains: string[] = [], headers: Record<string, string> = {}) =>
   routeRequest(method, url, host, domains, headers);
 
 describe('routeRequest', () => {
-  it('reuses the routing of a headers object only for the same request line', () => {
-    const headers: Record<string, string> = { host: 'h' };
-    const domains: string[] = [];
-    const first = routeRequest('GET', '/b/k', 'h', domains, headers);
-    expect(routeRequest('GET', '/b/k', 'h', domains, headers)).toBe(first);
-    expect(routeRequest('HEAD', '/b/k', 'h', domains, headers).op).toEqual({ op: 'HeadObject', bucket: 'b', key: 'k' });
-    expect(routeRequest('GET', '/b/other', 'h', [], headers).op).toEqual({ op: 'GetObject', bucket: 'b', key: 'other' });
-    expect(routeRequest('GET', '/b/k', 'b.s3.test', ['s3.test'], headers).op).toEqual({ op: 'GetObject', bucket: 'b', key: 'b/k' });
-    headers['x-amz-copy-source'] = '/src/k';
-    expect(routeRequest('PUT', '/b/k', 'h', [], headers).op).toEqual({ op: 'CopyObject', bucket: 'b', key: 'k' });
-    delete headers['x-amz-copy-source'];
-    expect(routeRequest('PUT', '/b/k', 'h', [], headers).op).toEqual({ op: 'PutObject', bucket: 'b', key: 'k' });
+  it('routes one request once and answers the same routing or error again (routeOf)', () => {
+    const req = (method: string, url: string, headers: Record<string, string>) => ({ method, url, headers }) as unknown as IncomingMessage;
+    const get = req('GET', '/b/k', { host: 'h' });
+    const first = routeOf(get, []);
+    expect(first.op).toEqual({ op: 'GetObject', bucket: 'b', key: 'k' });
+    expect(routeOf(get, [])).toBe(first);
+    const copy = req('PUT', '/b/k', { host: 'h', 'x-amz-copy-source': '/src/k' });
+    expect(routeOf(copy, []).op).toEqual({ op: 'CopyObject', bucket: 'b', key: 'k' });
+    const bad = req('GET', '/b/%ZZ', { host: 'h' });
+    let thrown: unknown;
+    try {
+      routeOf(bad, []);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ code: 'InvalidURI' });
+    // The same error object, not a second routing.
+    let again: unknown;
+    try {
+      routeOf(bad, []);
+    } catch (err) {
+      again = err;
+    }
+    expect(again).toBe(thrown);
   });
 
   it('maps path-style requests to operations', () => {

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { S3Error, notImplemented } from './s3-error.js';
 import { invalidUri } from './errors.js';
 
@@ -118,6 +118,27 @@ const LIST_BUCKETS = new Set(['prefix', 'max-buckets', 'continuation-token', 'bu
 const LIST_VERSIONS = new Set(['versions', 'prefix', 'delimiter', 'key-marker', 'version-id-marker', 'max-keys', 'encoding-type']);
 const LIST_UPLOADS = new Set(['uploads', 'prefix', 'delimiter', 'key-marker', 'upload-id-marker', 'max-uploads', 'encoding-type']);
 
+/**
+ * The routing of one HTTP request, computed once: server/ops.ts needs it for metrics and
+ * log fields before the S3 handler in server/app.ts dispatches on it. A request that
+ * cannot be routed throws the same S3Error to both.
+ */
+const routedRequests = new WeakMap<IncomingMessage, { routed: RoutedRequest } | { error: unknown }>();
+
+export function routeOf(req: IncomingMessage, domains: readonly string[]): RoutedRequest {
+  let r = routedRequests.get(req);
+  if (!r) {
+    try {
+      r = { routed: routeRequest(req.method ?? 'GET', req.url ?? '/', req.headers.host, domains, req.headers) };
+    } catch (error) {
+      r = { error };
+    }
+    routedRequests.set(req, r);
+  }
+  if ('error' in r) throw r.error;
+  return r.routed;
+}
+
 /** `headers` tells CopyObject / UploadPartCopy (x-amz-copy-source) from PutObject / UploadPart. */
 export function routeRequest(
   method: string,
@@ -125,31 +146,6 @@ export function routeRequest(
   host: string | undefined,
   domains: readonly string[],
   headers?: IncomingHttpHeaders,
-): RoutedRequest {
-  if (!headers) return route(method, rawUrl, host, domains, undefined);
-  // Every request is routed twice (server/ops.ts for metrics and logs, then app.ts to
-  // dispatch), both with the request's own headers object: the second call reuses the first.
-  const hit = lastRouted.get(headers);
-  if (hit && hit.method === method && hit.rawUrl === rawUrl && hit.host === host && hit.domains === domains && hit.copy === (headers['x-amz-copy-source'] !== undefined)) {
-    return hit.routed;
-  }
-  const routed = route(method, rawUrl, host, domains, headers);
-  lastRouted.set(headers, { method, rawUrl, host, domains, copy: headers['x-amz-copy-source'] !== undefined, routed });
-  return routed;
-}
-
-/** The routing of a request's headers object, with every input it was computed from. */
-const lastRouted = new WeakMap<
-  IncomingHttpHeaders,
-  { method: string; rawUrl: string; host: string | undefined; domains: readonly string[]; copy: boolean; routed: RoutedRequest }
->();
-
-function route(
-  method: string,
-  rawUrl: string,
-  host: string | undefined,
-  domains: readonly string[],
-  headers: IncomingHttpHeaders | undefined,
 ): RoutedRequest {
   const q = rawUrl.indexOf('?');
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
